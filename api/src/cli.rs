@@ -1,0 +1,109 @@
+//! The command line: `serve` (default), `migrate`, `export-schema`, `create-admin`.
+
+use std::io::BufRead;
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+
+use crate::config::Settings;
+use crate::error::ApiError;
+use crate::service::accounts;
+use crate::startup::Application;
+use crate::{db, graphql, telemetry};
+
+/// Bildungsmarkt: a marketplace for continuing education — courses, qualification needs, matching.
+///
+/// Without a command it serves the GraphQL API. Configuration: defaults, then the TOML file given by
+/// --config (or APP_CONFIG_FILE, or ./bildungsmarkt.toml), then environment variables (see README).
+#[derive(Debug, Parser)]
+#[command(name = "bildungsmarkt", version, propagate_version = true)]
+pub struct Cli {
+    /// A TOML configuration file.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run migrations and serve the API (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Write the GraphQL schema (SDL) to a file.
+    ExportSchema {
+        /// Where to write it.
+        #[arg(long, short, default_value = "schema.graphql")]
+        output: PathBuf,
+        /// Do not write; exit non-zero when the file differs from the live schema.
+        #[arg(long)]
+        check: bool,
+    },
+    /// Grant the platform-admin role to an account, creating it when it does not exist.
+    CreateAdmin {
+        #[arg(long)]
+        email: String,
+        /// Read the password of a new account from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+        /// Display name of a new account.
+        #[arg(long)]
+        display_name: Option<String>,
+    },
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let command = cli.command.unwrap_or(Command::Serve);
+    if let Command::ExportSchema { output, check } = command {
+        return export_schema(&output, check);
+    }
+    let settings = Settings::load(cli.config.as_deref())?;
+    telemetry::init(settings.log_format);
+    match command {
+        Command::Serve => Application::build(settings).await?.run_until_stopped().await?,
+        Command::Migrate => {
+            let db = db::connect(&settings.database_url(), &settings.database_url_redacted()).await?;
+            db::migrate(&db).await?;
+            tracing::info!("migrations applied");
+        }
+        Command::CreateAdmin { email, password_stdin, display_name } => {
+            let password = if password_stdin {
+                let mut line = String::new();
+                std::io::stdin().lock().read_line(&mut line).context("reading the password from stdin")?;
+                Some(line.trim_end_matches(['\r', '\n']).to_owned())
+            } else {
+                std::env::var("BILDUNGSMARKT_ADMIN_PASSWORD").ok()
+            };
+            let db = db::connect(&settings.database_url(), &settings.database_url_redacted()).await?;
+            db::migrate(&db).await?;
+            let user = accounts::create_admin(&db, &email, password, display_name).await.map_err(describe)?;
+            println!("{} ({}) is a platform admin", user.email, user.id);
+        }
+        Command::ExportSchema { .. } => {}
+    }
+    Ok(())
+}
+
+fn export_schema(output: &std::path::Path, check: bool) -> anyhow::Result<()> {
+    let sdl = graphql::sdl();
+    if check {
+        let current = std::fs::read_to_string(output).unwrap_or_default();
+        if current != sdl {
+            bail!("{} is stale: run `cargo run -- export-schema`", output.display());
+        }
+        return Ok(());
+    }
+    std::fs::write(output, sdl).with_context(|| format!("writing {}", output.display()))?;
+    println!("wrote {}", output.display());
+    Ok(())
+}
+
+fn describe(err: ApiError) -> anyhow::Error {
+    match err {
+        ApiError::Internal(cause) => cause,
+        other => anyhow::anyhow!("{}: {}", other.code(), other.message()),
+    }
+}

@@ -1,0 +1,331 @@
+//! Layered configuration: built-in defaults → optional TOML file → environment variables.
+//!
+//! Every setting has a default that works with zero setup (SQLite under `./data/`, a generated JWT
+//! secret kept in the data directory). Secrets are `SecretString`s, so they never reach a log line or
+//! `Debug` output.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+/// `development` enables GraphiQL and friendly defaults; `production` turns them off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    pub environment: Environment,
+    /// Where the SQLite file, the generated JWT secret and (later) the embedded index live.
+    pub data_dir: PathBuf,
+    /// `postgres://…` or `sqlite://…`; defaults to a SQLite file in `data_dir`.
+    pub database_url: Option<SecretString>,
+    pub bind: SocketAddr,
+    pub log_format: LogFormat,
+    /// GraphiQL at `/graphiql` (and for browsers at `GET /graphql`); defaults to on outside production.
+    pub graphiql: Option<bool>,
+    pub cors_origins: Vec<String>,
+    pub auth: AuthSettings,
+    pub search: SearchSettings,
+    pub limits: Limits,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthSettings {
+    /// HS256 secret. Ignored when key files are given.
+    pub jwt_secret: Option<SecretString>,
+    /// Ed25519 key pair in PEM files: signs with EdDSA instead of HS256.
+    pub jwt_private_key_file: Option<PathBuf>,
+    pub jwt_public_key_file: Option<PathBuf>,
+    pub issuer: String,
+    pub audience: String,
+    pub access_token_ttl_secs: i64,
+    pub refresh_token_ttl_secs: i64,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SearchSettings {
+    pub meili_url: Option<String>,
+    pub meili_master_key: Option<SecretString>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    pub max_depth: usize,
+    pub max_complexity: usize,
+    pub max_recursive_depth: usize,
+    pub max_body_bytes: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            environment: Environment::Development,
+            data_dir: PathBuf::from("./data"),
+            database_url: None,
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            log_format: LogFormat::Pretty,
+            graphiql: None,
+            cors_origins: Vec::new(),
+            auth: AuthSettings::default(),
+            search: SearchSettings::default(),
+            limits: Limits::default(),
+        }
+    }
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self {
+            jwt_secret: None,
+            jwt_private_key_file: None,
+            jwt_public_key_file: None,
+            issuer: "bildungsmarkt".into(),
+            audience: "bildungsmarkt-api".into(),
+            access_token_ttl_secs: 15 * 60,
+            refresh_token_ttl_secs: 30 * 24 * 60 * 60,
+        }
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self { max_depth: 12, max_complexity: 2_000, max_recursive_depth: 32, max_body_bytes: 1024 * 1024 }
+    }
+}
+
+impl Settings {
+    /// Defaults, then `file` (or `APP_CONFIG_FILE`, or `./bildungsmarkt.toml` when present), then the
+    /// process environment.
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
+        let explicit =
+            file.map(Path::to_path_buf).or_else(|| std::env::var_os("APP_CONFIG_FILE").map(PathBuf::from));
+        let mut settings = match explicit {
+            Some(path) => Self::from_file(&path)?,
+            None if Path::new("bildungsmarkt.toml").exists() => {
+                Self::from_file(Path::new("bildungsmarkt.toml"))?
+            }
+            None => Self::default(),
+        };
+        settings.apply_env(|name| std::env::var(name).ok())?;
+        Ok(settings)
+    }
+
+    fn from_file(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading config file {}", path.display()))?;
+        toml::from_str(&text).with_context(|| format!("parsing config file {}", path.display()))
+    }
+
+    /// Overrides settings from variables; `lookup` is the environment (a map in tests).
+    pub fn apply_env(&mut self, lookup: impl Fn(&str) -> Option<String>) -> anyhow::Result<()> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        if let Some(v) = get("APP_ENV") {
+            self.environment = match v.to_ascii_lowercase().as_str() {
+                "development" | "dev" => Environment::Development,
+                "production" | "prod" => Environment::Production,
+                other => bail!("APP_ENV must be development or production, not {other:?}"),
+            };
+        }
+        if let Some(v) = get("APP_DATA_DIR") {
+            self.data_dir = PathBuf::from(v);
+        }
+        if let Some(v) = get("DATABASE_URL") {
+            self.database_url = Some(SecretString::from(v));
+        }
+        if let Some(v) = get("APP_BIND") {
+            self.bind = v.parse().with_context(|| format!("APP_BIND {v:?} is no socket address"))?;
+        }
+        if let Some(v) = get("APP_LOG_FORMAT") {
+            self.log_format = match v.to_ascii_lowercase().as_str() {
+                "pretty" | "text" => LogFormat::Pretty,
+                "json" => LogFormat::Json,
+                other => bail!("APP_LOG_FORMAT must be pretty or json, not {other:?}"),
+            };
+        }
+        if let Some(v) = get("APP_GRAPHIQL") {
+            self.graphiql = Some(parse_bool("APP_GRAPHIQL", &v)?);
+        }
+        if let Some(v) = get("APP_CORS_ORIGINS") {
+            self.cors_origins = v.split(',').map(|o| o.trim().to_owned()).filter(|o| !o.is_empty()).collect();
+        }
+        if let Some(v) = get("APP_JWT_SECRET") {
+            self.auth.jwt_secret = Some(SecretString::from(v));
+        }
+        if let Some(v) = get("APP_JWT_PRIVATE_KEY_FILE") {
+            self.auth.jwt_private_key_file = Some(PathBuf::from(v));
+        }
+        if let Some(v) = get("APP_JWT_PUBLIC_KEY_FILE") {
+            self.auth.jwt_public_key_file = Some(PathBuf::from(v));
+        }
+        if let Some(v) = get("APP_JWT_ISSUER") {
+            self.auth.issuer = v;
+        }
+        if let Some(v) = get("APP_JWT_AUDIENCE") {
+            self.auth.audience = v;
+        }
+        if let Some(v) = get("APP_ACCESS_TOKEN_TTL_SECS") {
+            self.auth.access_token_ttl_secs = parse_num("APP_ACCESS_TOKEN_TTL_SECS", &v)?;
+        }
+        if let Some(v) = get("APP_REFRESH_TOKEN_TTL_SECS") {
+            self.auth.refresh_token_ttl_secs = parse_num("APP_REFRESH_TOKEN_TTL_SECS", &v)?;
+        }
+        if let Some(v) = get("MEILI_URL") {
+            self.search.meili_url = Some(v);
+        }
+        if let Some(v) = get("MEILI_MASTER_KEY") {
+            self.search.meili_master_key = Some(SecretString::from(v));
+        }
+        if let Some(v) = get("APP_MAX_DEPTH") {
+            self.limits.max_depth = parse_num("APP_MAX_DEPTH", &v)?;
+        }
+        if let Some(v) = get("APP_MAX_COMPLEXITY") {
+            self.limits.max_complexity = parse_num("APP_MAX_COMPLEXITY", &v)?;
+        }
+        if let Some(v) = get("APP_MAX_RECURSIVE_DEPTH") {
+            self.limits.max_recursive_depth = parse_num("APP_MAX_RECURSIVE_DEPTH", &v)?;
+        }
+        if let Some(v) = get("APP_MAX_BODY_BYTES") {
+            self.limits.max_body_bytes = parse_num("APP_MAX_BODY_BYTES", &v)?;
+        }
+        self.validate()
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        if self.auth.access_token_ttl_secs <= 0 || self.auth.refresh_token_ttl_secs <= 0 {
+            bail!("token lifetimes must be positive");
+        }
+        if self.auth.jwt_private_key_file.is_some() != self.auth.jwt_public_key_file.is_some() {
+            bail!("APP_JWT_PRIVATE_KEY_FILE and APP_JWT_PUBLIC_KEY_FILE go together");
+        }
+        if self.cors_origins.iter().any(|o| o == "*") {
+            bail!("APP_CORS_ORIGINS takes explicit origins; a wildcard is not allowed with credentials");
+        }
+        Ok(())
+    }
+
+    pub fn is_production(&self) -> bool {
+        self.environment == Environment::Production
+    }
+
+    pub fn graphiql_enabled(&self) -> bool {
+        self.graphiql.unwrap_or(!self.is_production())
+    }
+
+    /// The configured database URL, or the default SQLite file in the data directory.
+    pub fn database_url(&self) -> SecretString {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => SecretString::from(format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("bildungsmarkt.db").display()
+            )),
+        }
+    }
+
+    /// The database URL with any password replaced, fit for a log line.
+    pub fn database_url_redacted(&self) -> String {
+        redact_url(self.database_url().expose_secret())
+    }
+}
+
+fn parse_bool(name: &str, value: &str) -> anyhow::Result<bool> {
+    match value.to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        other => bail!("{name} must be true or false, not {other:?}"),
+    }
+}
+
+fn parse_num<T: std::str::FromStr>(name: &str, value: &str) -> anyhow::Result<T> {
+    value.trim().parse().map_err(|_| anyhow::anyhow!("{name} must be a number, not {value:?}"))
+}
+
+fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    match rest.split_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}:***@{host}")
+        }
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn with_env(vars: &[(&str, &str)]) -> anyhow::Result<Settings> {
+        let map: HashMap<String, String> =
+            vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        let mut settings = Settings::default();
+        settings.apply_env(|name| map.get(name).cloned())?;
+        Ok(settings)
+    }
+
+    #[test]
+    fn defaults_use_sqlite_in_data_dir() -> anyhow::Result<()> {
+        let settings = with_env(&[])?;
+        assert_eq!(settings.bind.to_string(), "127.0.0.1:8080");
+        assert!(settings.database_url().expose_secret().starts_with("sqlite://"));
+        assert!(settings.graphiql_enabled());
+        Ok(())
+    }
+
+    #[test]
+    fn environment_overrides_defaults() -> anyhow::Result<()> {
+        let settings = with_env(&[
+            ("APP_ENV", "production"),
+            ("DATABASE_URL", "postgres://app:hunter2@db/app"),
+            ("APP_CORS_ORIGINS", "https://a.example, https://b.example"),
+            ("APP_ACCESS_TOKEN_TTL_SECS", "60"),
+        ])?;
+        assert!(!settings.graphiql_enabled());
+        assert_eq!(settings.cors_origins.len(), 2);
+        assert_eq!(settings.auth.access_token_ttl_secs, 60);
+        assert_eq!(settings.database_url_redacted(), "postgres://app:***@db/app");
+        Ok(())
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug_output() -> anyhow::Result<()> {
+        let settings = with_env(&[
+            ("APP_JWT_SECRET", "top-secret-value"),
+            ("MEILI_MASTER_KEY", "meili-secret-value"),
+            ("DATABASE_URL", "postgres://app:hunter2@db/app"),
+        ])?;
+        let debug = format!("{settings:?}");
+        for secret in ["top-secret-value", "meili-secret-value", "hunter2"] {
+            assert!(!debug.contains(secret), "{secret} leaked into {debug}");
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn bad_values_are_rejected_with_the_variable_name() {
+        let err = with_env(&[("APP_MAX_DEPTH", "deep")]).err().map(|e| e.to_string());
+        assert_eq!(err.as_deref(), Some("APP_MAX_DEPTH must be a number, not \"deep\""));
+        assert!(with_env(&[("APP_CORS_ORIGINS", "*")]).is_err());
+    }
+}

@@ -1,0 +1,45 @@
+//! Database connection and migrations.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{
+    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbErr, SqliteTransactionMode,
+    TransactionOptions, TransactionTrait,
+};
+use secrecy::{ExposeSecret, SecretString};
+
+/// Connects (creating the SQLite file's directory when needed). Errors name the URL without its
+/// password.
+pub async fn connect(url: &SecretString, redacted: &str) -> anyhow::Result<DatabaseConnection> {
+    let url = url.expose_secret();
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        let file = path.split('?').next().unwrap_or_default();
+        if let Some(dir) = std::path::Path::new(file).parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+    }
+    let mut options = ConnectOptions::new(url.to_owned());
+    options
+        .max_connections(if url.starts_with("sqlite:") { 8 } else { 20 })
+        .connect_timeout(Duration::from_secs(10))
+        .acquire_timeout(Duration::from_secs(10))
+        .sqlx_logging(false);
+    Database::connect(options).await.with_context(|| format!("connecting to {redacted}"))
+}
+
+pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
+    Migrator::up(db, None).await.context("running database migrations")
+}
+
+/// Starts a write transaction. On SQLite it takes the write lock at `BEGIN IMMEDIATE`, so concurrent
+/// writers queue on the busy timeout instead of failing when a read lock cannot be upgraded; other
+/// backends ignore the mode.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..TransactionOptions::default()
+    })
+    .await
+}

@@ -1,0 +1,117 @@
+//! The one error type resolvers and services return, and how it reaches a client.
+//!
+//! Every error carries `extensions.code`; input errors also carry the offending `field`. Internal
+//! errors are logged with their cause and reach the client only as a generic message — the request id
+//! added to every error lets operators find the log line.
+
+use async_graphql::ErrorExtensions;
+use sea_orm::{DbErr, SqlErr, TransactionError};
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+/// Deliberately not `Display`: async-graphql converts any `Display` type into an error without
+/// extensions, so this type converts only through [`ErrorExtensions`] and never loses its code.
+#[derive(Debug)]
+pub enum ApiError {
+    Unauthenticated(String),
+    Forbidden(String),
+    /// What was not found, e.g. "organization".
+    NotFound(String),
+    BadUserInput {
+        field: String,
+        message: String,
+    },
+    Conflict {
+        field: Option<String>,
+        message: String,
+    },
+    Internal(anyhow::Error),
+}
+
+impl ApiError {
+    pub fn unauthenticated() -> Self {
+        Self::Unauthenticated("authentication required".into())
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::Forbidden(message.into())
+    }
+
+    pub fn not_found(what: impl Into<String>) -> Self {
+        Self::NotFound(what.into())
+    }
+
+    pub fn bad_input(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::BadUserInput { field: field.into(), message: message.into() }
+    }
+
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::Conflict { field: None, message: message.into() }
+    }
+
+    pub fn conflict_on(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Conflict { field: Some(field.into()), message: message.into() }
+    }
+
+    /// The message a client sees; internal causes stay in the log.
+    pub fn message(&self) -> String {
+        match self {
+            Self::Unauthenticated(m) | Self::Forbidden(m) => m.clone(),
+            Self::NotFound(what) => format!("{what} not found"),
+            Self::BadUserInput { message, .. } | Self::Conflict { message, .. } => message.clone(),
+            Self::Internal(_) => "internal server error".into(),
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Unauthenticated(_) => "UNAUTHENTICATED",
+            Self::Forbidden(_) => "FORBIDDEN",
+            Self::NotFound(_) => "NOT_FOUND",
+            Self::BadUserInput { .. } => "BAD_USER_INPUT",
+            Self::Conflict { .. } => "CONFLICT",
+            Self::Internal(_) => "INTERNAL_SERVER_ERROR",
+        }
+    }
+}
+
+impl From<DbErr> for ApiError {
+    fn from(err: DbErr) -> Self {
+        if let Some(SqlErr::UniqueConstraintViolation(_)) = err.sql_err() {
+            return Self::conflict("a record with these values already exists");
+        }
+        Self::Internal(err.into())
+    }
+}
+
+impl From<TransactionError<ApiError>> for ApiError {
+    fn from(err: TransactionError<ApiError>) -> Self {
+        match err {
+            TransactionError::Connection(db) => db.into(),
+            TransactionError::Transaction(api) => api,
+        }
+    }
+}
+
+impl ErrorExtensions for ApiError {
+    fn extend(&self) -> async_graphql::Error {
+        if let Self::Internal(cause) = self {
+            tracing::error!(error = ?cause, "internal error while resolving a request");
+        }
+        async_graphql::Error::new(self.message()).extend_with(|_, e| {
+            e.set("code", self.code());
+            match self {
+                Self::BadUserInput { field, .. } | Self::Conflict { field: Some(field), .. } => {
+                    e.set("field", field.as_str());
+                }
+                _ => {}
+            }
+        })
+    }
+}
+
+impl From<ApiError> for async_graphql::Error {
+    fn from(err: ApiError) -> Self {
+        err.extend()
+    }
+}

@@ -1,0 +1,57 @@
+use async_graphql::{Context, Object, Result};
+
+use super::types::{AuthPayload, LoginInput, RegisterInput};
+use crate::graphql::context;
+use crate::service::accounts::{self, NewUser};
+
+#[derive(Default)]
+pub struct AccountMutation;
+
+#[Object]
+impl AccountMutation {
+    /// Creates an account and signs it in. A taken email is a `CONFLICT` on `email`.
+    async fn register(&self, ctx: &Context<'_>, input: RegisterInput) -> Result<AuthPayload> {
+        let state = context::state(ctx)?;
+        let new_user =
+            NewUser { email: input.email, password: input.password, display_name: input.display_name };
+        let session =
+            accounts::register(&state.db, &state.jwt, state.settings.auth.refresh_token_ttl_secs, new_user)
+                .await?;
+        Ok(session.into())
+    }
+
+    /// Signs in. Unknown email and wrong password give the same `UNAUTHENTICATED` error.
+    async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> Result<AuthPayload> {
+        let state = context::state(ctx)?;
+        let session = accounts::login(
+            &state.db,
+            &state.jwt,
+            state.settings.auth.refresh_token_ttl_secs,
+            &input.email,
+            input.password,
+        )
+        .await?;
+        Ok(session.into())
+    }
+
+    /// Exchanges a refresh token for a new access token and a new refresh token. Each refresh token
+    /// works once; using one twice revokes the whole session.
+    async fn refresh_token(&self, ctx: &Context<'_>, refresh_token: String) -> Result<AuthPayload> {
+        let state = context::state(ctx)?;
+        let session = accounts::refresh(
+            &state.db,
+            &state.jwt,
+            state.settings.auth.refresh_token_ttl_secs,
+            &refresh_token,
+        )
+        .await?;
+        Ok(session.into())
+    }
+
+    /// Ends the session of this refresh token (it and its successors stop working). Returns whether a
+    /// session was found; access tokens already issued stay valid until they expire.
+    async fn logout(&self, ctx: &Context<'_>, refresh_token: String) -> Result<bool> {
+        let state = context::state(ctx)?;
+        Ok(accounts::logout(&state.db, &refresh_token).await?)
+    }
+}

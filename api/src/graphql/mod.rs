@@ -1,0 +1,52 @@
+//! The GraphQL schema: one `MergedObject` per root, built once and shared.
+
+pub mod account;
+pub mod context;
+pub mod organization;
+pub mod pagination;
+
+use async_graphql::{MergedObject, MergedSubscription, Schema, SchemaBuilder};
+
+use crate::config::Limits;
+
+pub use context::{AppState, attach_request_data};
+
+#[derive(MergedObject, Default)]
+pub struct QueryRoot(account::AccountQuery, organization::OrganizationQuery);
+
+#[derive(MergedObject, Default)]
+pub struct MutationRoot(account::AccountMutation, organization::OrganizationMutation);
+
+#[derive(MergedSubscription, Default)]
+pub struct SubscriptionRoot(organization::OrganizationSubscription);
+
+pub type AppSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
+
+/// Whether introspection and "did you mean" suggestions are offered (off in production).
+#[derive(Debug, Clone, Copy)]
+pub struct SchemaOptions {
+    pub introspection: bool,
+}
+
+/// The schema without runtime data: enough for `export-schema`.
+pub fn schema_builder(
+    limits: &Limits,
+    options: SchemaOptions,
+) -> SchemaBuilder<QueryRoot, MutationRoot, SubscriptionRoot> {
+    let builder = Schema::build(QueryRoot::default(), MutationRoot::default(), SubscriptionRoot::default())
+        .limit_depth(limits.max_depth)
+        .limit_complexity(limits.max_complexity)
+        .limit_recursive_depth(limits.max_recursive_depth)
+        .limit_directives(8);
+    if options.introspection { builder } else { builder.disable_introspection().disable_suggestions() }
+}
+
+pub fn build_schema(state: AppState, options: SchemaOptions) -> AppSchema {
+    let limits = state.settings.limits.clone();
+    schema_builder(&limits, options).data(state).finish()
+}
+
+/// The SDL that `schema.graphql` holds.
+pub fn sdl() -> String {
+    schema_builder(&Limits::default(), SchemaOptions { introspection: true }).finish().sdl()
+}

@@ -1,0 +1,68 @@
+//! One DataLoader per relation: a list of N organizations costs one query per relation, not N.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_graphql::dataloader::Loader;
+use entity::{membership, organization, user};
+use sea_orm::DatabaseConnection;
+use uuid::Uuid;
+
+use crate::error::ApiError;
+use crate::service::organizations;
+
+/// Loader errors must be cloneable; the cause is logged where it is turned into a GraphQL error.
+pub type LoadError = Arc<ApiError>;
+
+pub struct OrganizationLoader {
+    pub db: DatabaseConnection,
+}
+
+impl Loader<Uuid> for OrganizationLoader {
+    type Value = organization::Model;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let rows = organizations::organizations_by_ids(&self.db, keys).await.map_err(Arc::new)?;
+        Ok(rows.into_iter().map(|o| (o.id, o)).collect())
+    }
+}
+
+pub struct UserLoader {
+    pub db: DatabaseConnection,
+}
+
+impl Loader<Uuid> for UserLoader {
+    type Value = user::Model;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let rows = organizations::users_by_ids(&self.db, keys).await.map_err(Arc::new)?;
+        Ok(rows.into_iter().map(|u| (u.id, u)).collect())
+    }
+}
+
+/// Memberships by organization id. Also answers "what is the viewer's role here".
+pub struct MembersLoader {
+    pub db: DatabaseConnection,
+}
+
+impl Loader<Uuid> for MembersLoader {
+    type Value = Vec<membership::Model>;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let rows = organizations::memberships_of_organizations(&self.db, keys).await.map_err(Arc::new)?;
+        let mut by_org: HashMap<Uuid, Vec<membership::Model>> = HashMap::new();
+        for row in rows {
+            by_org.entry(row.organization_id).or_default().push(row);
+        }
+        Ok(by_org)
+    }
+}
+
+impl From<LoadError> for ApiError {
+    fn from(err: LoadError) -> Self {
+        ApiError::Internal(anyhow::anyhow!("loading a relation failed: {err:?}"))
+    }
+}

@@ -1,0 +1,115 @@
+use async_graphql::{Context, ID, Object, Result};
+
+use super::types::{
+    CreateOrganizationInput, Membership, MembershipRole, Organization, UpdateOrganizationInput,
+};
+use crate::graphql::context::{self, parse_id, require_user};
+use crate::service::organizations::{self, NewOrganization, OrganizationPatch};
+
+#[derive(Default)]
+pub struct OrganizationMutation;
+
+#[Object]
+impl OrganizationMutation {
+    /// Creates a provider or a firm; you become its OWNER.
+    async fn create_organization(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateOrganizationInput,
+    ) -> Result<Organization> {
+        let caller = require_user(ctx)?;
+        let state = context::state(ctx)?;
+        let new = NewOrganization {
+            kind: input.kind.into(),
+            name: input.name,
+            slug: input.slug,
+            description: input.description,
+            website: input.website,
+            address: input.address.map(Into::into),
+            location: input.location.map(|p| (p.lat, p.lng)),
+            employee_count: input.employee_count,
+            azav_certified: input.azav_certified,
+        };
+        Ok(organizations::create(&state.db, &state.events, caller, new).await?.into())
+    }
+
+    /// Edits an organization (OWNER or ADMIN). `expectedVersion` is the `version` you read; when the
+    /// organization changed since, nothing is written and the error is a `CONFLICT`.
+    async fn update_organization(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        expected_version: i32,
+        input: UpdateOrganizationInput,
+    ) -> Result<Organization> {
+        let caller = require_user(ctx)?;
+        let state = context::state(ctx)?;
+        let patch = OrganizationPatch {
+            name: input.name,
+            description: input.description,
+            website: input.website,
+            address: input.address.map(Into::into),
+            location: input.location.map(|p| (p.lat, p.lng)),
+            clear_location: input.clear_location,
+            employee_count: input.employee_count,
+            azav_certified: input.azav_certified,
+        };
+        let id = parse_id("id", &id)?;
+        Ok(organizations::update(&state.db, &state.events, caller, id, expected_version, patch).await?.into())
+    }
+
+    /// Adds the account with this email (OWNER or ADMIN; only an OWNER adds owners).
+    async fn add_member(
+        &self,
+        ctx: &Context<'_>,
+        organization_id: ID,
+        email: String,
+        #[graphql(default_with = "MembershipRole::Member")] role: MembershipRole,
+    ) -> Result<Membership> {
+        let caller = require_user(ctx)?;
+        let state = context::state(ctx)?;
+        let org = parse_id("organizationId", &organization_id)?;
+        Ok(organizations::add_member(&state.db, &state.events, caller, org, &email, role.into())
+            .await?
+            .into())
+    }
+
+    /// Removes a member and returns the removed membership. Anyone may leave; OWNER and ADMIN remove
+    /// others; the last OWNER cannot be removed.
+    async fn remove_member(&self, ctx: &Context<'_>, organization_id: ID, user_id: ID) -> Result<Membership> {
+        let caller = require_user(ctx)?;
+        let state = context::state(ctx)?;
+        let org = parse_id("organizationId", &organization_id)?;
+        let user = parse_id("userId", &user_id)?;
+        Ok(organizations::remove_member(&state.db, &state.events, caller, org, user).await?.into())
+    }
+
+    /// Changes a member's role (OWNER or ADMIN; only an OWNER grants or takes OWNER). The last OWNER
+    /// cannot be demoted.
+    async fn change_member_role(
+        &self,
+        ctx: &Context<'_>,
+        organization_id: ID,
+        user_id: ID,
+        role: MembershipRole,
+    ) -> Result<Membership> {
+        let caller = require_user(ctx)?;
+        let state = context::state(ctx)?;
+        let org = parse_id("organizationId", &organization_id)?;
+        let user = parse_id("userId", &user_id)?;
+        Ok(organizations::change_role(&state.db, &state.events, caller, org, user, role.into()).await?.into())
+    }
+
+    /// Marks an organization as verified or not. Platform admins only.
+    async fn set_organization_verified(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        verified: bool,
+    ) -> Result<Organization> {
+        let caller = require_user(ctx)?;
+        let state = context::state(ctx)?;
+        let id = parse_id("id", &id)?;
+        Ok(organizations::set_verified(&state.db, caller, id, verified).await?.into())
+    }
+}

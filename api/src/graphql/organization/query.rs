@@ -1,0 +1,45 @@
+use async_graphql::connection::{Connection, EmptyFields};
+use async_graphql::{Context, ID, Object, Result};
+
+use super::types::{Organization, OrganizationKind};
+use crate::error::ApiError;
+use crate::graphql::context::{self, parse_id};
+use crate::graphql::pagination::Page;
+use crate::service::organizations;
+
+#[derive(Default)]
+pub struct OrganizationQuery;
+
+#[Object]
+impl OrganizationQuery {
+    /// One organization by `id` or by `slug` (give exactly one). `NOT_FOUND` when there is none.
+    async fn organization(
+        &self,
+        ctx: &Context<'_>,
+        id: Option<ID>,
+        slug: Option<String>,
+    ) -> Result<Organization> {
+        let state = context::state(ctx)?;
+        let model = match (id, slug) {
+            (Some(id), None) => organizations::find(&state.db, parse_id("id", &id)?).await?,
+            (None, Some(slug)) => organizations::find_by_slug(&state.db, &slug).await?,
+            _ => return Err(ApiError::bad_input("id", "give exactly one of id and slug").into()),
+        };
+        Ok(model.into())
+    }
+
+    /// All organizations, oldest first, optionally of one kind.
+    #[graphql(complexity = "first.unwrap_or(20).max(0) as usize * child_complexity + 1")]
+    async fn organizations(
+        &self,
+        ctx: &Context<'_>,
+        kind: Option<OrganizationKind>,
+        #[graphql(desc = "Page size, 1–100 (default 20).")] first: Option<i32>,
+        #[graphql(desc = "The `endCursor` of the previous page.")] after: Option<String>,
+    ) -> Result<Connection<String, Organization, EmptyFields, EmptyFields>> {
+        let page = Page::parse(first, after.as_deref())?;
+        let state = context::state(ctx)?;
+        let rows = organizations::list(&state.db, kind.map(Into::into), page.after, page.first).await?;
+        Ok(page.connection(rows, |o| o.id, Organization::from))
+    }
+}

@@ -1,0 +1,12 @@
+//! Bildungsmarkt's server: configuration, data access, GraphQL API and HTTP server.
+
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod events;
+pub mod graphql;
+pub mod service;
+pub mod startup;
+pub mod telemetry;

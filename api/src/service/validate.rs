@@ -1,0 +1,157 @@
+//! Input checks shared by the services. Each returns `BAD_USER_INPUT` naming the field path.
+
+use crate::error::{ApiError, ApiResult};
+
+/// Trims `value` and checks its length in characters.
+pub fn text(field: &str, value: &str, min: usize, max: usize) -> ApiResult<String> {
+    let value = value.trim();
+    let len = value.chars().count();
+    if len < min {
+        return Err(ApiError::bad_input(
+            field,
+            if min == 1 {
+                format!("{field} must not be empty")
+            } else {
+                format!("{field} must have at least {min} characters")
+            },
+        ));
+    }
+    if len > max {
+        return Err(ApiError::bad_input(field, format!("{field} must have at most {max} characters")));
+    }
+    Ok(value.to_owned())
+}
+
+/// Like [`text`], but an empty or missing value becomes `None`.
+pub fn optional_text(field: &str, value: Option<&str>, max: usize) -> ApiResult<Option<String>> {
+    match value.map(str::trim).filter(|v| !v.is_empty()) {
+        Some(v) => text(field, v, 1, max).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// Lower-cases and trims an email address and checks its shape (`local@domain.tld`, RFC 5321 lengths).
+pub fn email(field: &str, value: &str) -> ApiResult<String> {
+    let email = value.trim().to_lowercase();
+    let invalid = || ApiError::bad_input(field, format!("{field} is not a valid email address"));
+    if email.len() > 254 {
+        return Err(invalid());
+    }
+    let (local, domain) = email.split_once('@').ok_or_else(invalid)?;
+    let local_ok = !local.is_empty()
+        && local.len() <= 64
+        && !local.starts_with('.')
+        && !local.ends_with('.')
+        && !local.contains("..")
+        && local.chars().all(|c| c.is_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c));
+    let domain_ok = domain.contains('.')
+        && domain
+            .split('.')
+            .all(|label| !label.is_empty() && !label.starts_with('-') && !label.ends_with('-'))
+        && domain.chars().all(|c| c.is_alphanumeric() || c == '-' || c == '.');
+    if local_ok && domain_ok { Ok(email) } else { Err(invalid()) }
+}
+
+/// An absolute http(s) URL without whitespace.
+pub fn website(field: &str, value: Option<&str>) -> ApiResult<Option<String>> {
+    let Some(url) = optional_text(field, value, 500)? else {
+        return Ok(None);
+    };
+    let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
+    match rest {
+        Some(host) if !host.is_empty() && host.contains('.') && !url.chars().any(char::is_whitespace) => {
+            Ok(Some(url))
+        }
+        _ => Err(ApiError::bad_input(
+            field,
+            format!("{field} must be an http(s) URL such as https://example.de"),
+        )),
+    }
+}
+
+pub fn coordinates(field: &str, lat: f64, lng: f64) -> ApiResult<(f64, f64)> {
+    if !lat.is_finite() || !(-90.0..=90.0).contains(&lat) {
+        return Err(ApiError::bad_input(format!("{field}.lat"), "latitude must be between -90 and 90"));
+    }
+    if !lng.is_finite() || !(-180.0..=180.0).contains(&lng) {
+        return Err(ApiError::bad_input(format!("{field}.lng"), "longitude must be between -180 and 180"));
+    }
+    Ok((lat, lng))
+}
+
+/// A URL-safe identifier: lower-case letters, digits and single hyphens, 3–80 characters.
+pub fn slug(field: &str, value: &str) -> ApiResult<String> {
+    let slug = value.trim().to_owned();
+    let shape_ok = (3..=80).contains(&slug.len())
+        && slug.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !slug.starts_with('-')
+        && !slug.ends_with('-')
+        && !slug.contains("--");
+    if shape_ok {
+        Ok(slug)
+    } else {
+        Err(ApiError::bad_input(
+            field,
+            format!("{field} must be 3–80 lower-case letters, digits and single hyphens"),
+        ))
+    }
+}
+
+/// A slug derived from a German name: umlauts and ß transliterated, everything else to hyphens.
+pub fn slugify(name: &str) -> String {
+    let mut slug = String::with_capacity(name.len());
+    for c in name.trim().to_lowercase().chars() {
+        match c {
+            'ä' => slug.push_str("ae"),
+            'ö' => slug.push_str("oe"),
+            'ü' => slug.push_str("ue"),
+            'ß' => slug.push_str("ss"),
+            c if c.is_ascii_alphanumeric() => slug.push(c),
+            _ if !slug.ends_with('-') && !slug.is_empty() => slug.push('-'),
+            _ => {}
+        }
+    }
+    let mut slug: String = slug.trim_end_matches('-').chars().take(60).collect();
+    while slug.ends_with('-') {
+        slug.pop();
+    }
+    if slug.len() < 3 {
+        slug = format!("org-{slug}").trim_end_matches('-').to_owned();
+    }
+    slug
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_normalised_and_checked() {
+        assert_eq!(
+            email("email", "  Anna.Schmidt@Example.DE ").ok().as_deref(),
+            Some("anna.schmidt@example.de")
+        );
+        for bad in
+            ["", "anna", "anna@", "@example.de", "anna@example", "an na@example.de", "a@b..de", "a@@b.de"]
+        {
+            assert!(email("email", bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn slugs_transliterate_german() {
+        assert_eq!(slugify("Bildungszentrum Jena-Göschwitz GmbH"), "bildungszentrum-jena-goeschwitz-gmbh");
+        assert_eq!(slugify("Weiß & Söhne"), "weiss-soehne");
+        assert_eq!(slugify("X"), "org-x");
+        assert!(slug("slug", "Bad Slug").is_err());
+        assert!(slug("slug", "good-slug-1").is_ok());
+    }
+
+    #[test]
+    fn websites_need_a_scheme_and_host() {
+        assert!(website("w", Some("https://ihk.de")).is_ok());
+        assert!(website("w", Some("ihk.de")).is_err());
+        assert!(website("w", Some("javascript:alert(1)")).is_err());
+        assert_eq!(website("w", Some("  ")).ok(), Some(None));
+    }
+}

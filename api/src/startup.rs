@@ -1,0 +1,424 @@
+//! The HTTP server: routes, request handling, GraphQL over HTTP and WebSocket.
+
+use std::net::TcpListener;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+
+use actix_cors::Cors;
+use actix_web::dev::{Server, Service};
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::{Method, StatusCode};
+use actix_web::middleware::{Condition, DefaultHeaders};
+use actix_web::{App, HttpMessage, HttpRequest, HttpResponse, HttpServer, web};
+use anyhow::Context;
+use async_graphql::http::GraphiQLSource;
+use async_graphql::parser::types::{DocumentOperations, OperationType};
+use async_graphql::{BatchRequest, BatchResponse, Data, Request, Response};
+use async_graphql_actix_web::GraphQLSubscription;
+use futures_util::{FutureExt, StreamExt};
+use sea_orm::DatabaseConnection;
+use serde_json::json;
+use tracing_actix_web::{RequestId, TracingLogger};
+
+use crate::auth::{Caller, JwtKeys};
+use crate::config::Settings;
+use crate::db;
+use crate::events::EventBus;
+use crate::graphql::context::RequestId as GraphqlRequestId;
+use crate::graphql::{AppSchema, AppState, SchemaOptions, attach_request_data, build_schema};
+
+/// Batched operations allowed in one POST.
+const MAX_BATCH: usize = 10;
+
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    /// Connects to the database, runs migrations and binds the listener (port 0 picks a free one).
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let db = db::connect(&settings.database_url(), &settings.database_url_redacted()).await?;
+        db::migrate(&db).await?;
+        let listener =
+            TcpListener::bind(settings.bind).with_context(|| format!("binding {}", settings.bind))?;
+        Self::with_listener(settings, db, listener)
+    }
+
+    pub fn with_listener(
+        settings: Settings,
+        db: DatabaseConnection,
+        listener: TcpListener,
+    ) -> anyhow::Result<Self> {
+        let jwt = Arc::new(JwtKeys::from_settings(&settings.auth, &settings.data_dir)?);
+        let options = SchemaOptions { introspection: !settings.is_production() };
+        let state = AppState { db, jwt, events: EventBus::new(), settings: Arc::new(settings) };
+        let schema = build_schema(state.clone(), options);
+        let port = listener.local_addr()?.port();
+        tracing::info!(
+            address = %listener.local_addr()?,
+            database = %state.settings.database_url_redacted(),
+            environment = ?state.settings.environment,
+            "serving GraphQL at /graphql"
+        );
+        let server = HttpServer::new(move || {
+            let settings = &state.settings;
+            let mut cors = Cors::default()
+                .allowed_methods([Method::GET, Method::POST])
+                .allowed_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT])
+                .max_age(3600);
+            for origin in &settings.cors_origins {
+                cors = cors.allowed_origin(origin);
+            }
+            let graphql = web::resource("/graphql")
+                .route(web::post().to(graphql_post))
+                .route(web::get().to(graphql_get));
+            App::new()
+                .app_data(web::Data::new(schema.clone()))
+                .app_data(web::Data::new(state.clone()))
+                .wrap(
+                    DefaultHeaders::new()
+                        .add(("X-Content-Type-Options", "nosniff"))
+                        .add(("X-Frame-Options", "DENY"))
+                        .add(("Referrer-Policy", "no-referrer")),
+                )
+                .wrap(Condition::new(!settings.cors_origins.is_empty(), cors))
+                .wrap_fn(|req, srv| {
+                    let request_id = req.extensions().get::<RequestId>().copied();
+                    srv.call(req).map(move |res| {
+                        res.map(|mut res| {
+                            if let Some(value) =
+                                request_id.and_then(|id| HeaderValue::from_str(&id.to_string()).ok())
+                            {
+                                res.headers_mut()
+                                    .insert(header::HeaderName::from_static("x-request-id"), value);
+                            }
+                            res
+                        })
+                    })
+                })
+                .wrap(TracingLogger::default())
+                .service(graphql)
+                .route("/graphql/ws", web::get().to(graphql_ws))
+                .route("/graphiql", web::get().to(graphiql))
+                .route("/healthz", web::get().to(healthz))
+                .route("/readyz", web::get().to(readyz))
+                .default_service(web::to(not_found))
+        })
+        .listen(listener)?
+        .shutdown_timeout(30)
+        .run();
+        Ok(Self { port, server })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// A GraphQL-shaped error response for failures before execution (bad body, bad token, …).
+fn error_response(
+    status: StatusCode,
+    code: &str,
+    message: &str,
+    field: Option<&str>,
+    request_id: &RequestId,
+) -> HttpResponse {
+    let mut extensions = json!({ "code": code, "requestId": request_id.to_string() });
+    if let Some(field) = field {
+        extensions["field"] = json!(field);
+    }
+    HttpResponse::build(status).json(json!({ "errors": [{ "message": message, "extensions": extensions }] }))
+}
+
+/// The caller from `Authorization: Bearer …`: anonymous without the header, an error for anything
+/// that is not a valid access token (never silently anonymous).
+fn caller_from_header(req: &HttpRequest, jwt: &JwtKeys) -> Result<Caller, &'static str> {
+    let Some(value) = req.headers().get(header::AUTHORIZATION) else {
+        return Ok(Caller(None));
+    };
+    let token = value
+        .to_str()
+        .ok()
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .ok_or("the Authorization header must be `Bearer <access token>`")?;
+    jwt.verify(token.trim()).map(|user| Caller(Some(user))).ok_or("the access token is invalid or expired")
+}
+
+fn caller_from_init_payload(payload: &serde_json::Value, jwt: &JwtKeys) -> Result<Caller, &'static str> {
+    let value = ["Authorization", "authorization", "token"]
+        .iter()
+        .find_map(|key| payload.get(key).and_then(|v| v.as_str()));
+    let Some(value) = value else {
+        return Ok(Caller(None));
+    };
+    let token = value.strip_prefix("Bearer ").unwrap_or(value);
+    jwt.verify(token.trim()).map(|user| Caller(Some(user))).ok_or("the access token is invalid or expired")
+}
+
+fn unauthenticated(message: &str, request_id: &RequestId) -> HttpResponse {
+    let mut response = error_response(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", message, None, request_id);
+    response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    response
+}
+
+async fn graphql_post(
+    req: HttpRequest,
+    mut payload: web::Payload,
+    schema: web::Data<AppSchema>,
+    state: web::Data<AppState>,
+    request_id: RequestId,
+) -> HttpResponse {
+    let is_json = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| {
+        v.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
+    });
+    if !is_json {
+        return error_response(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "BAD_USER_INPUT",
+            "POST /graphql needs Content-Type: application/json",
+            Some("Content-Type"),
+            &request_id,
+        );
+    }
+    let limit = state.settings.limits.max_body_bytes;
+    let too_large = || {
+        error_response(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "BAD_USER_INPUT",
+            &format!("the request body exceeds {limit} bytes"),
+            Some("body"),
+            &request_id,
+        )
+    };
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let Ok(chunk) = chunk else {
+            return error_response(
+                StatusCode::BAD_REQUEST,
+                "BAD_USER_INPUT",
+                "the request body could not be read",
+                Some("body"),
+                &request_id,
+            );
+        };
+        if body.len() + chunk.len() > limit {
+            return too_large();
+        }
+        body.extend_from_slice(&chunk);
+    }
+    let batch: BatchRequest = match serde_json::from_slice(&body) {
+        Ok(batch) => batch,
+        Err(err) => {
+            return error_response(
+                StatusCode::BAD_REQUEST,
+                "BAD_USER_INPUT",
+                &format!("the body is not a GraphQL request in JSON: {err}"),
+                Some("body"),
+                &request_id,
+            );
+        }
+    };
+    let size = match &batch {
+        BatchRequest::Single(_) => 1,
+        BatchRequest::Batch(requests) => requests.len(),
+    };
+    if size == 0 || size > MAX_BATCH {
+        return error_response(
+            StatusCode::BAD_REQUEST,
+            "BAD_USER_INPUT",
+            &format!("a batch holds 1 to {MAX_BATCH} operations"),
+            Some("body"),
+            &request_id,
+        );
+    }
+    let caller = match caller_from_header(&req, &state.jwt) {
+        Ok(caller) => caller,
+        Err(message) => return unauthenticated(message, &request_id),
+    };
+    let batch = match batch {
+        BatchRequest::Single(request) => BatchRequest::Single(prepare(request, &state, caller, &request_id)),
+        BatchRequest::Batch(requests) => BatchRequest::Batch(
+            requests.into_iter().map(|r| prepare(r, &state, caller, &request_id)).collect(),
+        ),
+    };
+    let response = match AssertUnwindSafe(schema.execute_batch(batch)).catch_unwind().await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::error!(request_id = %request_id, "a resolver panicked");
+            return error_response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "INTERNAL_SERVER_ERROR",
+                "internal server error",
+                None,
+                &request_id,
+            );
+        }
+    };
+    graphql_response(finish_batch(response, &request_id))
+}
+
+async fn graphql_get(
+    req: HttpRequest,
+    schema: web::Data<AppSchema>,
+    state: web::Data<AppState>,
+    request_id: RequestId,
+) -> HttpResponse {
+    let wants_html = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"));
+    if req.query_string().is_empty() && wants_html && state.settings.graphiql_enabled() {
+        return graphiql_page();
+    }
+    let request = match async_graphql::http::parse_query_string(req.query_string()) {
+        Ok(request) => request,
+        Err(err) => {
+            return error_response(
+                StatusCode::BAD_REQUEST,
+                "BAD_USER_INPUT",
+                &format!("the query string is not a GraphQL request: {err}"),
+                Some("query"),
+                &request_id,
+            );
+        }
+    };
+    let caller = match caller_from_header(&req, &state.jwt) {
+        Ok(caller) => caller,
+        Err(message) => return unauthenticated(message, &request_id),
+    };
+    let mut request = prepare(request, &state, caller, &request_id);
+    if !is_query(&mut request) {
+        let mut response = error_response(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "BAD_USER_INPUT",
+            "only queries may use GET; send mutations and subscriptions with POST or over WebSocket",
+            Some("query"),
+            &request_id,
+        );
+        response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
+        return response;
+    }
+    let response = match AssertUnwindSafe(schema.execute(request)).catch_unwind().await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::error!(request_id = %request_id, "a resolver panicked");
+            return error_response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "INTERNAL_SERVER_ERROR",
+                "internal server error",
+                None,
+                &request_id,
+            );
+        }
+    };
+    graphql_response(finish_batch(BatchResponse::Single(response), &request_id))
+}
+
+/// Whether the operation a GET would run is a query. A document that does not parse counts as a
+/// query here; execution then reports the syntax error.
+fn is_query(request: &mut Request) -> bool {
+    let operation_name = request.operation_name.clone();
+    let Ok(document) = request.parsed_query() else {
+        return true;
+    };
+    match &document.operations {
+        DocumentOperations::Single(op) => op.node.ty == OperationType::Query,
+        DocumentOperations::Multiple(ops) => match operation_name {
+            Some(name) => ops.get(name.as_str()).is_none_or(|op| op.node.ty == OperationType::Query),
+            None => ops.values().all(|op| op.node.ty == OperationType::Query),
+        },
+    }
+}
+
+fn prepare(mut request: Request, state: &AppState, caller: Caller, request_id: &RequestId) -> Request {
+    attach_request_data(&mut request.data, state, caller);
+    request.data.insert(GraphqlRequestId(request_id.to_string()));
+    request
+}
+
+/// Every error gets a `code` (errors from the GraphQL engine itself have none) and the request id.
+fn finish_batch(response: BatchResponse, request_id: &RequestId) -> BatchResponse {
+    match response {
+        BatchResponse::Single(r) => BatchResponse::Single(finish_errors(r, request_id)),
+        BatchResponse::Batch(rs) => {
+            BatchResponse::Batch(rs.into_iter().map(|r| finish_errors(r, request_id)).collect())
+        }
+    }
+}
+
+fn finish_errors(mut response: Response, request_id: &RequestId) -> Response {
+    for error in &mut response.errors {
+        let executed = !error.path.is_empty();
+        let message = error.message.clone();
+        let extensions = error.extensions.get_or_insert_with(Default::default);
+        if extensions.get("code").is_none() {
+            let code = if message.starts_with("Failed to parse") || message.starts_with("Invalid value") {
+                "BAD_USER_INPUT"
+            } else if executed {
+                "INTERNAL_SERVER_ERROR"
+            } else {
+                "GRAPHQL_VALIDATION_FAILED"
+            };
+            extensions.set("code", code);
+        }
+        extensions.set("requestId", request_id.to_string());
+    }
+    response
+}
+
+fn graphql_response(response: BatchResponse) -> HttpResponse {
+    HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(response)
+}
+
+async fn graphql_ws(
+    req: HttpRequest,
+    payload: web::Payload,
+    schema: web::Data<AppSchema>,
+    state: web::Data<AppState>,
+) -> actix_web::Result<HttpResponse> {
+    let state = state.get_ref().clone();
+    GraphQLSubscription::new(AppSchema::clone(&schema))
+        .on_connection_init(move |init| async move {
+            let caller = caller_from_init_payload(&init, &state.jwt).map_err(async_graphql::Error::new)?;
+            let mut data = Data::default();
+            attach_request_data(&mut data, &state, caller);
+            Ok(data)
+        })
+        .start(&req, payload)
+}
+
+async fn graphiql(state: web::Data<AppState>) -> HttpResponse {
+    if state.settings.graphiql_enabled() { graphiql_page() } else { HttpResponse::NotFound().finish() }
+}
+
+fn graphiql_page() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(GraphiQLSource::build().endpoint("/graphql").subscription_endpoint("/graphql/ws").finish())
+}
+
+async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(json!({ "status": "ok" }))
+}
+
+/// Ready when the database answers.
+async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    match state.db.ping().await {
+        Ok(()) => HttpResponse::Ok().json(json!({ "status": "ready", "database": "ok" })),
+        Err(err) => {
+            tracing::warn!(error = %err, "readiness check: database unreachable");
+            HttpResponse::ServiceUnavailable()
+                .json(json!({ "status": "unavailable", "database": "unreachable" }))
+        }
+    }
+}
+
+async fn not_found(request_id: RequestId) -> HttpResponse {
+    error_response(StatusCode::NOT_FOUND, "NOT_FOUND", "no such route", None, &request_id)
+}

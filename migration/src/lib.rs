@@ -1,0 +1,15 @@
+//! Schema migrations. They run at start-up (`Migrator::up`) and through `bildungsmarkt migrate`,
+//! identically on SQLite and PostgreSQL: only portable column types, no backend-specific SQL.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261121_000001_accounts;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261121_000001_accounts::Migration)]
+    }
+}

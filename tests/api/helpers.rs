@@ -1,0 +1,209 @@
+//! `spawn_app()`: a server on port 0 over a fresh database — a SQLite file in a temp dir, or, when
+//! `TEST_DATABASE_URL` is set, a uniquely named PostgreSQL database that is dropped afterwards.
+
+use std::time::Duration;
+
+use api::config::Settings;
+use api::startup::Application;
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+pub const JWT_SECRET: &str = "integration-test-secret-that-is-long-enough";
+pub const PASSWORD: &str = "richtig-geheim-123";
+
+pub struct TestApp {
+    pub address: String,
+    pub port: u16,
+    pub client: reqwest::Client,
+    pub database_url: String,
+    _data_dir: tempfile::TempDir,
+    _postgres: Option<PostgresDatabase>,
+}
+
+/// A registered user with a fresh session.
+pub struct Account {
+    pub id: String,
+    pub email: String,
+    pub access_token: String,
+    pub refresh_token: String,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
+    if std::env::var_os("TEST_LOG").is_some() {
+        api::telemetry::init(api::config::LogFormat::Pretty);
+    }
+    let data_dir = tempfile::tempdir().expect("temp dir");
+    let (database_url, postgres) = match std::env::var("TEST_DATABASE_URL") {
+        Ok(base) if !base.trim().is_empty() => {
+            let db = PostgresDatabase::create(&base).await;
+            (db.url.clone(), Some(db))
+        }
+        _ => (format!("sqlite://{}?mode=rwc", data_dir.path().join("test.db").display()), None),
+    };
+    let mut settings = Settings {
+        data_dir: data_dir.path().to_path_buf(),
+        database_url: Some(SecretString::from(database_url.clone())),
+        bind: "127.0.0.1:0".parse().expect("address"),
+        ..Settings::default()
+    };
+    settings.auth.jwt_secret = Some(SecretString::from(JWT_SECRET));
+    configure(&mut settings);
+    let app = Application::build(settings).await.expect("build application");
+    let port = app.port();
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        address: format!("http://127.0.0.1:{port}"),
+        port,
+        client: reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("client"),
+        database_url,
+        _data_dir: data_dir,
+        _postgres: postgres,
+    }
+}
+
+impl TestApp {
+    /// POSTs a GraphQL operation and returns the whole JSON response.
+    pub async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        let mut request = self
+            .client
+            .post(format!("{}/graphql", self.address))
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.expect("request");
+        assert!(response.status().as_u16() < 500, "server error {} for {query}", response.status());
+        response.json().await.expect("JSON body")
+    }
+
+    /// Like [`gql`](Self::gql) but fails the test on any error; returns `data`.
+    pub async fn gql_ok(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        let body = self.gql(token, query, variables).await;
+        assert!(body.get("errors").is_none(), "unexpected errors: {body}");
+        body["data"].clone()
+    }
+
+    pub async fn register(&self, email: &str) -> Account {
+        let data = self
+            .gql_ok(
+                None,
+                "mutation($input: RegisterInput!) { register(input: $input) { accessToken refreshToken user { id email } } }",
+                json!({ "input": { "email": email, "password": PASSWORD, "displayName": "Test Person" } }),
+            )
+            .await;
+        let payload = &data["register"];
+        Account {
+            id: payload["user"]["id"].as_str().expect("id").to_owned(),
+            email: payload["user"]["email"].as_str().expect("email").to_owned(),
+            access_token: payload["accessToken"].as_str().expect("token").to_owned(),
+            refresh_token: payload["refreshToken"].as_str().expect("refresh").to_owned(),
+        }
+    }
+
+    /// Creates an organization owned by `owner`; returns its id.
+    pub async fn create_organization(&self, owner: &Account, kind: &str, name: &str) -> String {
+        let data = self
+            .gql_ok(
+                Some(&owner.access_token),
+                "mutation($input: CreateOrganizationInput!) { createOrganization(input: $input) { id } }",
+                json!({ "input": { "kind": kind, "name": name } }),
+            )
+            .await;
+        data["createOrganization"]["id"].as_str().expect("id").to_owned()
+    }
+
+    pub async fn add_member(&self, by: &Account, org: &str, email: &str, role: &str) -> Value {
+        self.gql(
+            Some(&by.access_token),
+            "mutation($org: ID!, $email: String!, $role: MembershipRole!) {
+                addMember(organizationId: $org, email: $email, role: $role) { role user { email } } }",
+            json!({ "org": org, "email": email, "role": role }),
+        )
+        .await
+    }
+
+    pub async fn db(&self) -> DatabaseConnection {
+        Database::connect(&self.database_url).await.expect("connect to test database")
+    }
+}
+
+/// The `extensions.code` of the first error.
+pub fn error_code(body: &Value) -> &str {
+    body["errors"][0]["extensions"]["code"].as_str().unwrap_or("<no error>")
+}
+
+/// The `extensions.field` of the first error.
+pub fn error_field(body: &Value) -> &str {
+    body["errors"][0]["extensions"]["field"].as_str().unwrap_or("<no field>")
+}
+
+/// Asserts the first error's code (and field, when given) and that no data was returned for it.
+pub fn assert_error(body: &Value, code: &str, field: Option<&str>) {
+    assert_eq!(error_code(body), code, "{body}");
+    if let Some(field) = field {
+        assert_eq!(error_field(body), field, "{body}");
+    }
+    let message = body["errors"][0]["message"].as_str().unwrap_or_default().to_lowercase();
+    for leak in ["sql", "panicked", "sqlx", "constraint"] {
+        assert!(!message.contains(leak), "internal detail in error message: {body}");
+    }
+}
+
+pub struct PostgresDatabase {
+    admin_url: String,
+    name: String,
+    pub url: String,
+}
+
+impl PostgresDatabase {
+    async fn create(base_url: &str) -> Self {
+        let name = format!("bm_test_{}", Uuid::new_v4().simple());
+        let admin = Database::connect(base_url).await.expect("connect to TEST_DATABASE_URL");
+        admin.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await.expect("create test database");
+        admin.close().await.ok();
+        Self { admin_url: base_url.to_owned(), url: with_database(base_url, &name), name }
+    }
+}
+
+impl Drop for PostgresDatabase {
+    /// Runs on its own thread and runtime: the test's runtime may be shutting down.
+    fn drop(&mut self) {
+        let admin_url = self.admin_url.clone();
+        let statement = format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name);
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+            runtime.block_on(async {
+                let admin = Database::connect(&admin_url).await.ok()?;
+                admin.execute_unprepared(&statement).await.ok()?;
+                admin.close().await.ok()
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Some(()))) {
+            eprintln!("warning: could not drop test database {}", self.name);
+        }
+    }
+}
+
+/// `base` with its database name replaced by `name`.
+fn with_database(base: &str, name: &str) -> String {
+    let (without_query, query) = match base.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (base, None),
+    };
+    let scheme_end = without_query.find("://").map(|i| i + 3).unwrap_or(0);
+    let root = match without_query[scheme_end..].find('/') {
+        Some(slash) => &without_query[..scheme_end + slash],
+        None => without_query,
+    };
+    match query {
+        Some(q) => format!("{root}/{name}?{q}"),
+        None => format!("{root}/{name}"),
+    }
+}
