@@ -10,7 +10,7 @@ use crate::config::Settings;
 use crate::error::ApiError;
 use crate::service::accounts;
 use crate::startup::Application;
-use crate::{db, graphql, telemetry};
+use crate::{db, graphql, seed, telemetry};
 
 /// Bildungsmarkt: a marketplace for continuing education — courses, qualification needs, matching.
 ///
@@ -23,6 +23,10 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
+    /// With `serve`: load the demo marketplace first (idempotent).
+    #[arg(long, global = true)]
+    pub demo: bool,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -33,6 +37,9 @@ pub enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Load the demo marketplace: providers, courses, offerings, firms, needs and their logins.
+    /// Running it again adds nothing.
+    SeedDemo,
     /// Write the GraphQL schema (SDL) to a file.
     ExportSchema {
         /// Where to write it.
@@ -63,12 +70,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let settings = Settings::load(cli.config.as_deref())?;
     telemetry::init(settings.log_format);
     match command {
-        Command::Serve => Application::build(settings).await?.run_until_stopped().await?,
+        Command::Serve => {
+            if cli.demo {
+                seed_demo(&settings).await?;
+            }
+            Application::build(settings).await?.run_until_stopped().await?
+        }
         Command::Migrate => {
-            let db = db::connect(&settings.database_url(), &settings.database_url_redacted()).await?;
-            db::migrate(&db).await?;
+            prepared_database(&settings).await?;
             tracing::info!("migrations applied");
         }
+        Command::SeedDemo => seed_demo(&settings).await?,
         Command::CreateAdmin { email, password_stdin, display_name } => {
             let password = if password_stdin {
                 let mut line = String::new();
@@ -77,13 +89,36 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             } else {
                 std::env::var("BILDUNGSMARKT_ADMIN_PASSWORD").ok()
             };
-            let db = db::connect(&settings.database_url(), &settings.database_url_redacted()).await?;
-            db::migrate(&db).await?;
+            let db = prepared_database(&settings).await?;
             let user = accounts::create_admin(&db, &email, password, display_name).await.map_err(describe)?;
             println!("{} ({}) is a platform admin", user.email, user.id);
         }
         Command::ExportSchema { .. } => {}
     }
+    Ok(())
+}
+
+/// Connected, migrated and with the skills vocabulary in place.
+async fn prepared_database(settings: &Settings) -> anyhow::Result<sea_orm::DatabaseConnection> {
+    let db = db::connect(&settings.database_url(), &settings.database_url_redacted()).await?;
+    db::migrate(&db).await?;
+    seed::skills::ensure(&db).await?;
+    Ok(db)
+}
+
+async fn seed_demo(settings: &Settings) -> anyhow::Result<()> {
+    let db = prepared_database(settings).await?;
+    let added = seed::demo::seed(&db).await?;
+    tracing::info!(
+        organizations = added.organizations,
+        users = added.users,
+        courses = added.courses,
+        offerings = added.offerings,
+        needs = added.needs,
+        "demo data seeded; log in as {} with password {}",
+        seed::demo::DEMO_ADMIN,
+        seed::demo::DEMO_PASSWORD
+    );
     Ok(())
 }
 

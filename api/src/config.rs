@@ -107,7 +107,7 @@ impl Default for AuthSettings {
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { max_depth: 12, max_complexity: 2_000, max_recursive_depth: 32, max_body_bytes: 1024 * 1024 }
+        Self { max_depth: 12, max_complexity: 5_000, max_recursive_depth: 32, max_body_bytes: 1024 * 1024 }
     }
 }
 

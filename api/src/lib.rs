@@ -7,6 +7,7 @@ pub mod db;
 pub mod error;
 pub mod events;
 pub mod graphql;
+pub mod seed;
 pub mod service;
 pub mod startup;
 pub mod telemetry;

@@ -25,7 +25,7 @@ use crate::config::Settings;
 use crate::db;
 use crate::events::EventBus;
 use crate::graphql::context::RequestId as GraphqlRequestId;
-use crate::graphql::{AppSchema, AppState, SchemaOptions, attach_request_data, build_schema};
+use crate::graphql::{AppSchema, AppState, LoaderCache, SchemaOptions, attach_request_data, build_schema};
 
 /// Batched operations allowed in one POST.
 const MAX_BATCH: usize = 10;
@@ -40,6 +40,7 @@ impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let db = db::connect(&settings.database_url(), &settings.database_url_redacted()).await?;
         db::migrate(&db).await?;
+        crate::seed::skills::ensure(&db).await?;
         let listener =
             TcpListener::bind(settings.bind).with_context(|| format!("binding {}", settings.bind))?;
         Self::with_listener(settings, db, listener)
@@ -337,7 +338,7 @@ fn is_query(request: &mut Request) -> bool {
 }
 
 fn prepare(mut request: Request, state: &AppState, caller: Caller, request_id: &RequestId) -> Request {
-    attach_request_data(&mut request.data, state, caller);
+    attach_request_data(&mut request.data, state, caller, LoaderCache::PerRequest);
     request.data.insert(GraphqlRequestId(request_id.to_string()));
     request
 }
@@ -387,7 +388,7 @@ async fn graphql_ws(
         .on_connection_init(move |init| async move {
             let caller = caller_from_init_payload(&init, &state.jwt).map_err(async_graphql::Error::new)?;
             let mut data = Data::default();
-            attach_request_data(&mut data, &state, caller);
+            attach_request_data(&mut data, &state, caller, LoaderCache::None);
             Ok(data)
         })
         .start(&req, payload)

@@ -1,6 +1,13 @@
 //! sea-orm entities, nothing else: GraphQL types live in `api` and convert from these models.
 
+pub mod course;
+pub mod course_skill;
 pub mod membership;
+pub mod need_skill;
+pub mod offering;
 pub mod organization;
+pub mod qualification_need;
 pub mod refresh_token;
+pub mod skill;
+pub mod skill_category;
 pub mod user;

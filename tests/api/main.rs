@@ -1,8 +1,12 @@
 //! Integration tests through the real HTTP and WebSocket endpoints, one binary (see helpers.rs).
 
 mod auth;
+mod catalog;
+mod demo;
 mod helpers;
+mod needs;
 mod organizations;
 mod server;
+mod skills;
 mod subscriptions;
 mod tokens;

@@ -1,8 +1,10 @@
 //! What resolvers read from the context: shared state, the caller, per-request loaders.
 
+use std::collections::{HashMap, HashSet};
+use std::hash::Hash;
 use std::sync::Arc;
 
-use async_graphql::dataloader::DataLoader;
+use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use async_graphql::{Context, Data};
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
@@ -11,7 +13,10 @@ use crate::auth::{AuthUser, Caller, JwtKeys};
 use crate::config::Settings;
 use crate::error::{ApiError, ApiResult};
 use crate::events::EventBus;
-use crate::graphql::organization::loaders::{MembersLoader, OrganizationLoader, UserLoader};
+use crate::graphql::catalog::loaders::{CourseLoader, CourseSkillsLoader, OfferingsLoader};
+use crate::graphql::need::loaders::NeedSkillsLoader;
+use crate::graphql::organization::loaders::{LoadError, MembersLoader, OrganizationLoader, UserLoader};
+use crate::graphql::skill::types::SkillCategoryLoader;
 
 /// Shared by all requests of one server.
 #[derive(Clone)]
@@ -26,13 +31,35 @@ pub struct AppState {
 #[derive(Debug, Clone)]
 pub struct RequestId(pub String);
 
-/// Adds the caller and fresh loaders (their batches are per request) to a request's or a WebSocket
-/// connection's data.
-pub fn attach_request_data(data: &mut Data, state: &AppState, caller: Caller) {
+/// How long loaded relations are remembered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoaderCache {
+    /// For one HTTP request: list resolvers prime the loaders, fields read from the cache.
+    PerRequest,
+    /// A WebSocket connection lives long; its loaders batch but never remember.
+    None,
+}
+
+/// Adds the caller and fresh loaders to a request's or a WebSocket connection's data.
+pub fn attach_request_data(data: &mut Data, state: &AppState, caller: Caller, cache: LoaderCache) {
+    fn add<T: Send + Sync + 'static>(data: &mut Data, loader: T, cache: LoaderCache) {
+        data.insert(match cache {
+            LoaderCache::PerRequest => {
+                RequestLoader::Cached(DataLoader::with_cache(loader, tokio::spawn, HashMapCache::default()))
+            }
+            LoaderCache::None => RequestLoader::Uncached(DataLoader::new(loader, tokio::spawn)),
+        });
+    }
     data.insert(caller);
-    data.insert(DataLoader::new(OrganizationLoader { db: state.db.clone() }, tokio::spawn));
-    data.insert(DataLoader::new(UserLoader { db: state.db.clone() }, tokio::spawn));
-    data.insert(DataLoader::new(MembersLoader { db: state.db.clone() }, tokio::spawn));
+    let db = &state.db;
+    add(data, OrganizationLoader { db: db.clone() }, cache);
+    add(data, UserLoader { db: db.clone() }, cache);
+    add(data, MembersLoader { db: db.clone() }, cache);
+    add(data, CourseLoader { db: db.clone() }, cache);
+    add(data, OfferingsLoader { db: db.clone() }, cache);
+    add(data, CourseSkillsLoader { db: db.clone() }, cache);
+    add(data, NeedSkillsLoader { db: db.clone() }, cache);
+    add(data, SkillCategoryLoader { db: db.clone() }, cache);
 }
 
 pub fn state<'a>(ctx: &Context<'a>) -> ApiResult<&'a AppState> {
@@ -40,8 +67,55 @@ pub fn state<'a>(ctx: &Context<'a>) -> ApiResult<&'a AppState> {
         .map_err(|_| ApiError::Internal(anyhow::anyhow!("AppState missing from schema data")))
 }
 
-pub fn loader<'a, T: Send + Sync + 'static>(ctx: &Context<'a>) -> ApiResult<&'a DataLoader<T>> {
-    ctx.data::<DataLoader<T>>()
+/// A DataLoader with or without a cache (see [`LoaderCache`]).
+pub enum RequestLoader<T> {
+    Cached(DataLoader<T, HashMapCache>),
+    Uncached(DataLoader<T>),
+}
+
+impl<T: Send + Sync + 'static> RequestLoader<T> {
+    pub async fn load_one<K>(&self, key: K) -> Result<Option<T::Value>, T::Error>
+    where
+        K: Send + Sync + Hash + Eq + Clone + 'static,
+        T: Loader<K>,
+    {
+        match self {
+            Self::Cached(loader) => loader.load_one(key).await,
+            Self::Uncached(loader) => loader.load_one(key).await,
+        }
+    }
+
+    /// Loads all `keys` in one batch; with a cache, later `load_one` calls for them cost nothing.
+    pub async fn load_many<K, I>(&self, keys: I) -> Result<HashMap<K, T::Value>, T::Error>
+    where
+        K: Send + Sync + Hash + Eq + Clone + 'static,
+        I: IntoIterator<Item = K>,
+        T: Loader<K>,
+    {
+        match self {
+            Self::Cached(loader) => loader.load_many(keys).await,
+            Self::Uncached(loader) => loader.load_many(keys).await,
+        }
+    }
+}
+
+/// Primes `T`'s cache with `keys` when `wanted`: a list resolver loads the relations its page asks
+/// for in one batch each, rather than relying on field resolvers to meet within the loader's delay.
+pub async fn prime<T, K>(ctx: &Context<'_>, wanted: bool, keys: impl IntoIterator<Item = K>) -> ApiResult<()>
+where
+    T: Loader<K, Error = LoadError> + Send + Sync + 'static,
+    K: Send + Sync + Hash + Eq + Clone + 'static,
+{
+    if wanted {
+        let keys: HashSet<K> = keys.into_iter().collect();
+        loader::<T>(ctx)?.load_many(keys).await?;
+    }
+    Ok(())
+}
+
+/// The request's loader of type `T`.
+pub fn loader<'a, T: Send + Sync + 'static>(ctx: &Context<'a>) -> ApiResult<&'a RequestLoader<T>> {
+    ctx.data::<RequestLoader<T>>()
         .map_err(|_| ApiError::Internal(anyhow::anyhow!("a DataLoader is missing from request data")))
 }
 

@@ -1,21 +1,36 @@
 //! The GraphQL schema: one `MergedObject` per root, built once and shared.
 
 pub mod account;
+pub mod catalog;
 pub mod context;
+pub mod need;
 pub mod organization;
 pub mod pagination;
+pub mod skill;
 
 use async_graphql::{MergedObject, MergedSubscription, Schema, SchemaBuilder};
 
 use crate::config::Limits;
 
-pub use context::{AppState, attach_request_data};
+pub use context::{AppState, LoaderCache, attach_request_data};
 
 #[derive(MergedObject, Default)]
-pub struct QueryRoot(account::AccountQuery, organization::OrganizationQuery);
+pub struct QueryRoot(
+    account::AccountQuery,
+    organization::OrganizationQuery,
+    skill::SkillQuery,
+    catalog::CatalogQuery,
+    need::NeedQuery,
+);
 
 #[derive(MergedObject, Default)]
-pub struct MutationRoot(account::AccountMutation, organization::OrganizationMutation);
+pub struct MutationRoot(
+    account::AccountMutation,
+    organization::OrganizationMutation,
+    skill::SkillMutation,
+    catalog::CatalogMutation,
+    need::NeedMutation,
+);
 
 #[derive(MergedSubscription, Default)]
 pub struct SubscriptionRoot(organization::OrganizationSubscription);

@@ -45,6 +45,48 @@ impl Page {
     }
 }
 
+/// Forward pagination by position, for lists ordered by relevance rather than id.
+#[derive(Debug, Clone, Copy)]
+pub struct OffsetPage {
+    pub first: u64,
+    pub offset: u64,
+}
+
+impl OffsetPage {
+    pub fn parse(first: Option<i32>, after: Option<&str>) -> ApiResult<Self> {
+        let page = Page::parse(first, None)?;
+        let offset = match after {
+            Some(cursor) => URL_SAFE_NO_PAD
+                .decode(cursor)
+                .ok()
+                .and_then(|bytes| String::from_utf8(bytes).ok())
+                .and_then(|text| text.strip_prefix("offset:").and_then(|n| n.parse::<u64>().ok()))
+                .map(|n| n + 1)
+                .ok_or_else(|| ApiError::bad_input("after", "after is not a cursor of this connection"))?,
+            None => 0,
+        };
+        Ok(Self { first: page.first, offset })
+    }
+
+    /// Builds the connection from up to `first + 1` rows fetched from `offset`.
+    pub fn connection<M, N>(
+        &self,
+        mut rows: Vec<M>,
+        node: impl Fn(M) -> N,
+    ) -> Connection<String, N, EmptyFields, EmptyFields>
+    where
+        N: async_graphql::OutputType,
+    {
+        let has_next = rows.len() as u64 > self.first;
+        rows.truncate(self.first as usize);
+        let mut connection = Connection::new(self.offset > 0, has_next);
+        connection.edges.extend(rows.into_iter().enumerate().map(|(i, row)| {
+            Edge::new(URL_SAFE_NO_PAD.encode(format!("offset:{}", self.offset + i as u64)), node(row))
+        }));
+        connection
+    }
+}
+
 pub fn encode_cursor(id: Uuid) -> String {
     URL_SAFE_NO_PAD.encode(id.as_bytes())
 }

@@ -1,5 +1,10 @@
 //! Business rules and transactions. Resolvers call these; they never touch GraphQL types.
 
+pub mod access;
 pub mod accounts;
+pub mod courses;
+pub mod json_list;
+pub mod needs;
 pub mod organizations;
+pub mod skills;
 pub mod validate;

@@ -69,6 +69,16 @@ pub fn website(field: &str, value: Option<&str>) -> ApiResult<Option<String>> {
     }
 }
 
+/// A German postal code: five digits.
+pub fn german_postal_code(field: &str, value: &str) -> ApiResult<String> {
+    let code = value.trim();
+    if code.len() == 5 && code.chars().all(|c| c.is_ascii_digit()) {
+        Ok(code.to_owned())
+    } else {
+        Err(ApiError::bad_input(field, "a German postal code has five digits"))
+    }
+}
+
 pub fn coordinates(field: &str, lat: f64, lng: f64) -> ApiResult<(f64, f64)> {
     if !lat.is_finite() || !(-90.0..=90.0).contains(&lat) {
         return Err(ApiError::bad_input(format!("{field}.lat"), "latitude must be between -90 and 90"));

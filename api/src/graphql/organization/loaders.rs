@@ -53,12 +53,18 @@ impl Loader<Uuid> for MembersLoader {
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
         let rows = organizations::memberships_of_organizations(&self.db, keys).await.map_err(Arc::new)?;
-        let mut by_org: HashMap<Uuid, Vec<membership::Model>> = HashMap::new();
+        let mut by_org: HashMap<Uuid, Vec<membership::Model>> = empty_lists(keys);
         for row in rows {
             by_org.entry(row.organization_id).or_default().push(row);
         }
         Ok(by_org)
     }
+}
+
+/// An empty list for every key: a relation without rows is an answer too, and caching it saves the
+/// query a missing key would repeat.
+pub fn empty_lists<V>(keys: &[Uuid]) -> HashMap<Uuid, Vec<V>> {
+    keys.iter().map(|k| (*k, Vec::new())).collect()
 }
 
 impl From<LoadError> for ApiError {

@@ -1,9 +1,10 @@
 use async_graphql::connection::{Connection, EmptyFields};
 use async_graphql::{Context, ID, Object, Result};
 
+use super::loaders::MembersLoader;
 use super::types::{Organization, OrganizationKind};
 use crate::error::ApiError;
-use crate::graphql::context::{self, parse_id};
+use crate::graphql::context::{self, parse_id, prime};
 use crate::graphql::pagination::Page;
 use crate::service::organizations;
 
@@ -40,6 +41,9 @@ impl OrganizationQuery {
         let page = Page::parse(first, after.as_deref())?;
         let state = context::state(ctx)?;
         let rows = organizations::list(&state.db, kind.map(Into::into), page.after, page.first).await?;
+        let node = ctx.look_ahead().field("edges").field("node");
+        let wants_members = ["members", "viewerRole", "employeeCount"].iter().any(|f| node.field(f).exists());
+        prime::<MembersLoader, _>(ctx, wants_members, rows.iter().map(|o| o.id)).await?;
         Ok(page.connection(rows, |o| o.id, Organization::from))
     }
 }

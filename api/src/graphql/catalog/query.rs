@@ -1,0 +1,72 @@
+use async_graphql::connection::{Connection, EmptyFields};
+use async_graphql::{Context, ID, Object, Result};
+
+use super::loaders::{CourseSkillsLoader, OfferingsLoader};
+use super::types::{Course, CourseFilter, Offering};
+use crate::graphql::context::{self, parse_id, prime, viewer};
+use crate::graphql::organization::loaders::OrganizationLoader;
+use crate::graphql::pagination::Page;
+use crate::service::courses;
+
+#[derive(Default)]
+pub struct CatalogQuery;
+
+#[Object]
+impl CatalogQuery {
+    /// The course catalogue in creation order. Without a status filter only PUBLISHED courses.
+    #[graphql(complexity = "first.unwrap_or(20).max(0) as usize * child_complexity + 1")]
+    async fn courses(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default)] filter: CourseFilter,
+        #[graphql(desc = "Page size, 1–100 (default 20).")] first: Option<i32>,
+        #[graphql(desc = "The `endCursor` of the previous page.")] after: Option<String>,
+    ) -> Result<Connection<String, Course, EmptyFields, EmptyFields>> {
+        let page = Page::parse(first, after.as_deref())?;
+        let state = context::state(ctx)?;
+        let filter = courses::CourseFilter {
+            provider_id: filter
+                .provider_id
+                .as_ref()
+                .map(|id| parse_id("filter.providerId", id))
+                .transpose()?,
+            statuses: filter.statuses.into_iter().map(Into::into).collect(),
+            skill_ids: filter.skill_ids,
+            dqr_levels: filter.dqr_levels,
+            formats: filter.formats.into_iter().map(Into::into).collect(),
+            schedules: filter.schedules.into_iter().map(Into::into).collect(),
+            funding: filter.funding.into_iter().map(Into::into).collect(),
+            languages: filter.languages,
+            zusatzqualifikation: filter.zusatzqualifikation,
+            max_price_cents: filter.max_price_cents,
+        };
+        let caller = viewer(ctx).map(|v| v.user_id);
+        let rows = courses::list(&state.db, caller, &filter, page.after, page.first).await?;
+        let node = ctx.look_ahead().field("edges").field("node");
+        let ids = || rows.iter().map(|c| c.id);
+        futures_util::try_join!(
+            prime::<OrganizationLoader, _>(
+                ctx,
+                node.field("provider").exists(),
+                rows.iter().map(|c| c.provider_id)
+            ),
+            prime::<CourseSkillsLoader, _>(ctx, node.field("skills").exists(), ids()),
+            prime::<OfferingsLoader, _>(ctx, node.field("offerings").exists(), ids()),
+        )?;
+        Ok(page.connection(rows, |c| c.id, Course::from))
+    }
+
+    /// One course. Drafts only for members of the provider; `NOT_FOUND` otherwise.
+    async fn course(&self, ctx: &Context<'_>, id: ID) -> Result<Course> {
+        let state = context::state(ctx)?;
+        let caller = viewer(ctx).map(|v| v.user_id);
+        Ok(courses::visible(&state.db, caller, parse_id("id", &id)?).await?.into())
+    }
+
+    /// One offering, when its course is visible to you.
+    async fn offering(&self, ctx: &Context<'_>, id: ID) -> Result<Offering> {
+        let state = context::state(ctx)?;
+        let caller = viewer(ctx).map(|v| v.user_id);
+        Ok(courses::find_offering(&state.db, caller, parse_id("id", &id)?).await?.into())
+    }
+}

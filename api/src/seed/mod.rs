@@ -1,0 +1,4 @@
+//! Data shipped with the server: the skills vocabulary (always) and the demo marketplace (on request).
+
+pub mod demo;
+pub mod skills;

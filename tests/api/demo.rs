@@ -1,0 +1,141 @@
+//! The demo marketplace (`seed-demo`), and what a page of the catalogue costs in SQL statements.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use api::auth::{Caller, JwtKeys};
+use api::config::{AuthSettings, Settings};
+use api::events::EventBus;
+use api::graphql::{AppState, LoaderCache, SchemaOptions, attach_request_data, build_schema};
+use secrecy::SecretString;
+use serde_json::json;
+
+use crate::helpers::spawn_app;
+
+fn count(data: &serde_json::Value, connection: &str) -> usize {
+    data[connection]["edges"].as_array().map(Vec::len).unwrap_or(0)
+}
+
+#[tokio::test]
+async fn seed_demo_runs_twice_without_duplicates_and_its_logins_work() {
+    let app = spawn_app().await;
+    let binary = env!("CARGO_BIN_EXE_bildungsmarkt");
+    let run = || {
+        std::process::Command::new(binary)
+            .arg("seed-demo")
+            .env("DATABASE_URL", &app.database_url)
+            .env("APP_DATA_DIR", std::env::temp_dir())
+            .env("RUST_LOG", "warn")
+            .output()
+            .expect("run seed-demo")
+    };
+    let first = run();
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    let q = "{ providers: organizations(kind: PROVIDER, first: 100) { edges { node { id address { bundesland } } } }
+               firms: organizations(kind: FIRM, first: 100) { edges { node { id } } } }";
+    let orgs = app.gql_ok(None, q, json!({})).await;
+    let courses = total_courses(&app).await;
+
+    let second = run();
+    assert!(second.status.success(), "{}", String::from_utf8_lossy(&second.stderr));
+    assert_eq!(app.gql_ok(None, q, json!({})).await, orgs, "a second run adds no organization");
+    assert_eq!(total_courses(&app).await, courses, "a second run adds no course");
+
+    assert!(count(&orgs, "providers") >= 12, "{orgs}");
+    assert!(count(&orgs, "firms") >= 40, "{orgs}");
+    let states: std::collections::HashSet<&str> = orgs["providers"]["edges"]
+        .as_array()
+        .expect("edges")
+        .iter()
+        .filter_map(|e| e["node"]["address"]["bundesland"].as_str())
+        .collect();
+    for state in ["SACHSEN", "THUERINGEN", "NORDRHEIN_WESTFALEN", "BRANDENBURG"] {
+        assert!(states.contains(state), "no provider in {state}: {states:?}");
+    }
+    assert!(courses >= 300, "{courses} published courses");
+
+    // Every demo organization's owner logs in with the documented password.
+    let login =
+        "mutation($e: String!, $p: String!) { login(input: { email: $e, password: $p }) { accessToken } }";
+    let admin = app
+        .gql_ok(None, login, json!({ "e": api::seed::demo::DEMO_ADMIN, "p": api::seed::demo::DEMO_PASSWORD }))
+        .await;
+    let token = admin["login"]["accessToken"].as_str().expect("token");
+    let me = app.gql_ok(Some(token), "{ me { isPlatformAdmin } }", json!({})).await;
+    assert_eq!(me["me"]["isPlatformAdmin"], true);
+    let slug = app
+        .gql_ok(None, "{ organizations(kind: FIRM, first: 1) { edges { node { slug } } } }", json!({}))
+        .await;
+    let email = api::seed::demo::demo_email(
+        slug["organizations"]["edges"][0]["node"]["slug"].as_str().expect("slug"),
+    );
+    let firm = app.gql_ok(None, login, json!({ "e": email, "p": api::seed::demo::DEMO_PASSWORD })).await;
+    let token = firm["login"]["accessToken"].as_str().expect("token");
+    let needs = app
+        .gql_ok(Some(token), "{ needs(first: 100) { edges { node { status firm { slug } } } } }", json!({}))
+        .await;
+    assert!(count(&needs, "needs") > 10, "a firm sees its own and other firms' open needs: {needs}");
+}
+
+async fn total_courses(app: &crate::helpers::TestApp) -> usize {
+    let mut total = 0;
+    let mut after = serde_json::Value::Null;
+    loop {
+        let page = app
+            .gql_ok(
+                None,
+                "query($after: String) { courses(first: 100, after: $after) { edges { cursor } pageInfo { hasNextPage endCursor } } }",
+                json!({ "after": after }),
+            )
+            .await;
+        total += count(&page, "courses");
+        if page["courses"]["pageInfo"]["hasNextPage"] != true {
+            return total;
+        }
+        after = page["courses"]["pageInfo"]["endCursor"].clone();
+    }
+}
+
+/// The relations of a page of courses are loaded in batches: one statement for the courses and one
+/// per relation, however long the page.
+#[tokio::test]
+async fn a_page_of_courses_with_relations_costs_at_most_four_statements() {
+    let app = spawn_app().await;
+    api::seed::demo::seed(&app.db().await).await.expect("seed demo");
+
+    let statements = Arc::new(AtomicUsize::new(0));
+    let mut db = app.db().await;
+    let counter = statements.clone();
+    db.set_metric_callback(move |_| {
+        counter.fetch_add(1, Ordering::SeqCst);
+    });
+    let settings = Settings::default();
+    let jwt = JwtKeys::hs256(&SecretString::from("x".repeat(40)), &AuthSettings::default());
+    let state = AppState { db, jwt: Arc::new(jwt), events: EventBus::new(), settings: Arc::new(settings) };
+    let schema = build_schema(state.clone(), SchemaOptions { introspection: true });
+
+    for first in [1, 100] {
+        let query = format!(
+            "{{ courses(first: {first}) {{ edges {{ node {{ provider {{ name }} skills {{ label }} offerings {{ startDate }} }} }} }} }}"
+        );
+        let mut request = async_graphql::Request::new(query);
+        attach_request_data(&mut request.data, &state, Caller::default(), LoaderCache::PerRequest);
+        statements.store(0, Ordering::SeqCst);
+        let response = schema.execute(request).await;
+        assert!(response.errors.is_empty(), "{:?}", response.errors);
+        let data = response.data.into_json().expect("json");
+        assert_eq!(count(&data, "courses"), first);
+        let offerings: usize = data["courses"]["edges"]
+            .as_array()
+            .expect("edges")
+            .iter()
+            .map(|e| e["node"]["offerings"].as_array().map(Vec::len).unwrap_or(0))
+            .sum();
+        assert!(
+            first == 1 || offerings > 100,
+            "the page really has relations to load: {offerings} offerings"
+        );
+        let used = statements.load(Ordering::SeqCst);
+        assert!(used <= 4, "{used} SQL statements for courses(first: {first})");
+    }
+}
