@@ -25,7 +25,13 @@ pub async fn connect(url: &SecretString, redacted: &str) -> anyhow::Result<Datab
         .max_connections(if url.starts_with("sqlite:") { 8 } else { 20 })
         .connect_timeout(Duration::from_secs(10))
         .acquire_timeout(Duration::from_secs(10))
-        .sqlx_logging(false);
+        .sqlx_logging(false)
+        // WAL lets readers and the writer work side by side; writers queue on the busy timeout.
+        .map_sqlx_sqlite_opts(|opts| {
+            opts.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(30))
+        });
     Database::connect(options).await.with_context(|| format!("connecting to {redacted}"))
 }
 

@@ -25,6 +25,8 @@ pub enum ApiError {
         field: Option<String>,
         message: String,
     },
+    /// A dependency (the search engine) is down; the client may retry.
+    Unavailable(String),
     Internal(anyhow::Error),
 }
 
@@ -56,7 +58,7 @@ impl ApiError {
     /// The message a client sees; internal causes stay in the log.
     pub fn message(&self) -> String {
         match self {
-            Self::Unauthenticated(m) | Self::Forbidden(m) => m.clone(),
+            Self::Unauthenticated(m) | Self::Forbidden(m) | Self::Unavailable(m) => m.clone(),
             Self::NotFound(what) => format!("{what} not found"),
             Self::BadUserInput { message, .. } | Self::Conflict { message, .. } => message.clone(),
             Self::Internal(_) => "internal server error".into(),
@@ -70,6 +72,7 @@ impl ApiError {
             Self::NotFound(_) => "NOT_FOUND",
             Self::BadUserInput { .. } => "BAD_USER_INPUT",
             Self::Conflict { .. } => "CONFLICT",
+            Self::Unavailable(_) => "SERVICE_UNAVAILABLE",
             Self::Internal(_) => "INTERNAL_SERVER_ERROR",
         }
     }

@@ -7,6 +7,7 @@ pub mod db;
 pub mod error;
 pub mod events;
 pub mod graphql;
+pub mod search;
 pub mod seed;
 pub mod service;
 pub mod startup;

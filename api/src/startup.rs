@@ -26,6 +26,8 @@ use crate::db;
 use crate::events::EventBus;
 use crate::graphql::context::RequestId as GraphqlRequestId;
 use crate::graphql::{AppSchema, AppState, LoaderCache, SchemaOptions, attach_request_data, build_schema};
+use crate::search::Backend;
+use crate::search::worker::{IndexingStats, Worker};
 
 /// Batched operations allowed in one POST.
 const MAX_BATCH: usize = 10;
@@ -33,27 +35,41 @@ const MAX_BATCH: usize = 10;
 pub struct Application {
     port: u16,
     server: Server,
+    worker: tokio::task::JoinHandle<()>,
 }
 
 impl Application {
-    /// Connects to the database, runs migrations and binds the listener (port 0 picks a free one).
+    /// Connects to the database, runs migrations, opens the configured search backend and binds the
+    /// listener (port 0 picks a free one).
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let search = crate::search::open_backend(&settings).await?;
+        Self::build_with_search(settings, search).await
+    }
+
+    /// Like [`build`](Self::build) with a given search backend.
+    pub async fn build_with_search(settings: Settings, search: Backend) -> anyhow::Result<Self> {
         let db = db::connect(&settings.database_url(), &settings.database_url_redacted()).await?;
         db::migrate(&db).await?;
         crate::seed::skills::ensure(&db).await?;
         let listener =
             TcpListener::bind(settings.bind).with_context(|| format!("binding {}", settings.bind))?;
-        Self::with_listener(settings, db, listener)
+        Self::with_listener(settings, db, search, listener)
     }
 
+    /// Serves on `listener`; starts the search indexing worker on the current runtime.
     pub fn with_listener(
         settings: Settings,
         db: DatabaseConnection,
+        search: Backend,
         listener: TcpListener,
     ) -> anyhow::Result<Self> {
         let jwt = Arc::new(JwtKeys::from_settings(&settings.auth, &settings.data_dir)?);
         let options = SchemaOptions { introspection: !settings.is_production() };
-        let state = AppState { db, jwt, events: EventBus::new(), settings: Arc::new(settings) };
+        let indexing = Arc::new(IndexingStats::default());
+        let worker = Worker::new(db.clone(), search.clone(), indexing.clone());
+        let worker = tokio::spawn(worker.run());
+        let state =
+            AppState { db, jwt, events: EventBus::new(), settings: Arc::new(settings), search, indexing };
         let schema = build_schema(state.clone(), options);
         let port = listener.local_addr()?.port();
         tracing::info!(
@@ -109,7 +125,7 @@ impl Application {
         .listen(listener)?
         .shutdown_timeout(30)
         .run();
-        Ok(Self { port, server })
+        Ok(Self { port, server, worker })
     }
 
     pub fn port(&self) -> u16 {
@@ -117,7 +133,9 @@ impl Application {
     }
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let result = self.server.await;
+        self.worker.abort();
+        result
     }
 }
 
@@ -359,18 +377,26 @@ fn finish_errors(mut response: Response, request_id: &RequestId) -> Response {
         let message = error.message.clone();
         let extensions = error.extensions.get_or_insert_with(Default::default);
         if extensions.get("code").is_none() {
-            let code = if message.starts_with("Failed to parse") || message.starts_with("Invalid value") {
-                "BAD_USER_INPUT"
-            } else if executed {
-                "INTERNAL_SERVER_ERROR"
-            } else {
-                "GRAPHQL_VALIDATION_FAILED"
-            };
-            extensions.set("code", code);
+            // Our resolvers always set a code; what has none comes from the engine itself: input
+            // coercion at execution, or parsing and validation before it.
+            let input = executed
+                || message.starts_with("Failed to parse")
+                || message.starts_with("Invalid value")
+                || message.starts_with("Expected input type");
+            extensions.set("code", if input { "BAD_USER_INPUT" } else { "GRAPHQL_VALIDATION_FAILED" });
+            if let Some(argument) = quoted_argument(&message) {
+                extensions.set("field", argument);
+            }
         }
         extensions.set("requestId", request_id.to_string());
     }
     response
+}
+
+/// The argument named in an engine message such as `Invalid value for argument "filter.formats.0"`.
+fn quoted_argument(message: &str) -> Option<String> {
+    let rest = message.split_once("argument \"")?.1;
+    Some(rest.split_once('"')?.0.to_owned())
 }
 
 fn graphql_response(response: BatchResponse) -> HttpResponse {
@@ -408,16 +434,28 @@ async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "status": "ok" }))
 }
 
-/// Ready when the database answers.
+/// Ready when the database answers. Also reports the search outbox: pending changes, the age of the
+/// oldest (outbox lag) and the last batch's time to search.
 async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    match state.db.ping().await {
-        Ok(()) => HttpResponse::Ok().json(json!({ "status": "ready", "database": "ok" })),
-        Err(err) => {
-            tracing::warn!(error = %err, "readiness check: database unreachable");
-            HttpResponse::ServiceUnavailable()
-                .json(json!({ "status": "unavailable", "database": "unreachable" }))
-        }
+    if let Err(err) = state.db.ping().await {
+        tracing::warn!(error = %err, "readiness check: database unreachable");
+        return HttpResponse::ServiceUnavailable()
+            .json(json!({ "status": "unavailable", "database": "unreachable" }));
     }
+    let lag = crate::search::outbox::lag(&state.db).await.unwrap_or_default();
+    let stats = &state.indexing;
+    HttpResponse::Ok().json(json!({
+        "status": "ready",
+        "database": "ok",
+        "search": {
+            "backend": state.search.name(),
+            "outboxPending": lag.pending,
+            "outboxLagSeconds": lag.oldest_pending_secs,
+            "lastTimeToSearchMs": stats.last_time_to_search_ms.load(std::sync::atomic::Ordering::Relaxed),
+            "indexedBatches": stats.batches.load(std::sync::atomic::Ordering::Relaxed),
+            "failedBatches": stats.failures.load(std::sync::atomic::Ordering::Relaxed),
+        }
+    }))
 }
 
 async fn not_found(request_id: RequestId) -> HttpResponse {

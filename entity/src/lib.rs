@@ -8,6 +8,7 @@ pub mod offering;
 pub mod organization;
 pub mod qualification_need;
 pub mod refresh_token;
+pub mod search_outbox;
 pub mod skill;
 pub mod skill_category;
 pub mod user;

@@ -111,7 +111,16 @@ async fn a_page_of_courses_with_relations_costs_at_most_four_statements() {
     });
     let settings = Settings::default();
     let jwt = JwtKeys::hs256(&SecretString::from("x".repeat(40)), &AuthSettings::default());
-    let state = AppState { db, jwt: Arc::new(jwt), events: EventBus::new(), settings: Arc::new(settings) };
+    let search_dir = tempfile::tempdir().expect("temp dir");
+    let search = api::search::embedded::EmbeddedIndex::open(search_dir.path()).expect("index");
+    let state = AppState {
+        db,
+        jwt: Arc::new(jwt),
+        events: EventBus::new(),
+        settings: Arc::new(settings),
+        search: Arc::new(search),
+        indexing: Arc::default(),
+    };
     let schema = build_schema(state.clone(), SchemaOptions { introspection: true });
 
     for first in [1, 100] {

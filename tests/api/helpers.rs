@@ -35,6 +35,14 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
+    spawn_app_with_search(configure, None).await
+}
+
+/// With a given search backend (default: the embedded index in the app's data directory).
+pub async fn spawn_app_with_search(
+    configure: impl FnOnce(&mut Settings),
+    search: Option<api::search::Backend>,
+) -> TestApp {
     if std::env::var_os("TEST_LOG").is_some() {
         api::telemetry::init(api::config::LogFormat::Pretty);
     }
@@ -54,7 +62,11 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     };
     settings.auth.jwt_secret = Some(SecretString::from(JWT_SECRET));
     configure(&mut settings);
-    let app = Application::build(settings).await.expect("build application");
+    let app = match search {
+        Some(search) => Application::build_with_search(settings, search).await,
+        None => Application::build(settings).await,
+    }
+    .expect("build application");
     let port = app.port();
     tokio::spawn(app.run_until_stopped());
     TestApp {
@@ -205,5 +217,21 @@ fn with_database(base: &str, name: &str) -> String {
     match query {
         Some(q) => format!("{root}/{name}?{q}"),
         None => format!("{root}/{name}"),
+    }
+}
+
+/// Polls `check` until it returns `Some`, or fails after `timeout`.
+pub async fn eventually<T, F, Fut>(timeout: Duration, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{what}: not within {timeout:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }

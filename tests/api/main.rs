@@ -6,6 +6,7 @@ mod demo;
 mod helpers;
 mod needs;
 mod organizations;
+mod search;
 mod server;
 mod skills;
 mod subscriptions;

@@ -17,6 +17,8 @@ use crate::graphql::catalog::loaders::{CourseLoader, CourseSkillsLoader, Offerin
 use crate::graphql::need::loaders::NeedSkillsLoader;
 use crate::graphql::organization::loaders::{LoadError, MembersLoader, OrganizationLoader, UserLoader};
 use crate::graphql::skill::types::SkillCategoryLoader;
+use crate::search::Backend;
+use crate::search::worker::IndexingStats;
 
 /// Shared by all requests of one server.
 #[derive(Clone)]
@@ -25,6 +27,8 @@ pub struct AppState {
     pub jwt: Arc<JwtKeys>,
     pub events: EventBus,
     pub settings: Arc<Settings>,
+    pub search: Backend,
+    pub indexing: Arc<IndexingStats>,
 }
 
 /// The id of one HTTP request, as logged; copied into every error's extensions.

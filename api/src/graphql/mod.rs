@@ -6,6 +6,7 @@ pub mod context;
 pub mod need;
 pub mod organization;
 pub mod pagination;
+pub mod search;
 pub mod skill;
 
 use async_graphql::{MergedObject, MergedSubscription, Schema, SchemaBuilder};
@@ -21,6 +22,7 @@ pub struct QueryRoot(
     skill::SkillQuery,
     catalog::CatalogQuery,
     need::NeedQuery,
+    search::SearchQuery,
 );
 
 #[derive(MergedObject, Default)]

@@ -288,6 +288,13 @@ pub async fn seed(db: &DatabaseConnection) -> anyhow::Result<Summary> {
             courses.push(course);
             offerings.extend(course_offerings);
         }
+        let new_ids: Vec<Uuid> = courses
+            .iter()
+            .filter_map(|c| if let sea_orm::ActiveValue::Set(id) = &c.id { Some(*id) } else { None })
+            .collect();
+        crate::search::outbox::enqueue(&txn, new_ids)
+            .await
+            .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
         seeder.summary.courses += courses.len();
         seeder.summary.offerings += offerings.len();
         insert_chunked::<course::Entity, _>(&txn, courses).await?;

@@ -16,6 +16,7 @@ use uuid::Uuid;
 
 use crate::db;
 use crate::error::{ApiError, ApiResult};
+use crate::search::outbox;
 use crate::service::{access, json_list, skills, validate};
 
 pub const MAX_PRICE_CENTS: i64 = 100_000_000;
@@ -461,6 +462,7 @@ pub async fn update(
         check_publishable(&txn, &model, &provider).await?;
     }
     let updated = course::ActiveModel::from(model).reset_all().update(&txn).await?;
+    outbox::enqueue(&txn, [id]).await?;
     txn.commit().await?;
     Ok(updated)
 }
@@ -502,6 +504,7 @@ pub async fn change_status(
     active.updated_at = Set(now);
     active.version = Set(current.version + 1);
     let updated = active.update(&txn).await?;
+    outbox::enqueue(&txn, [id]).await?;
     txn.commit().await?;
     Ok(updated)
 }
@@ -575,6 +578,7 @@ pub async fn delete(db: &DatabaseConnection, caller: Uuid, id: Uuid) -> ApiResul
     let txn = db::begin_write(db).await?;
     let (course, _) = lock_for_write(&txn, caller, id, None).await?;
     course::Entity::delete_by_id(id).exec(&txn).await?;
+    outbox::enqueue(&txn, [id]).await?;
     txn.commit().await?;
     Ok(course)
 }
@@ -771,7 +775,9 @@ pub async fn delete_offering(db: &DatabaseConnection, caller: Uuid, id: Uuid) ->
     Ok(current)
 }
 
+/// An offering changed: the course's documents change with it.
 async fn touch_course(txn: &DatabaseTransaction, id: Uuid) -> ApiResult<()> {
+    outbox::enqueue(txn, [id]).await?;
     course::Entity::update_many()
         .col_expr(course::Column::UpdatedAt, Expr::value(Utc::now()))
         .filter(course::Column::Id.eq(id))
@@ -808,7 +814,7 @@ pub async fn offerings_of(db: &DatabaseConnection, course_ids: &[Uuid]) -> ApiRe
 
 /// (course id, skill) pairs in the provider's order, in one joined query.
 pub async fn skills_of(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     course_ids: &[Uuid],
 ) -> ApiResult<Vec<(course_skill::Model, entity::skill::Model)>> {
     let rows = course_skill::Entity::find()

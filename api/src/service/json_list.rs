@@ -12,6 +12,11 @@ pub fn decode<T: DeserializeOwned>(text: &str) -> Vec<T> {
     serde_json::from_str(text).unwrap_or_default()
 }
 
+/// The serde name of a unit enum value, e.g. `AUFSTIEGS_BAFOEG`.
+pub fn name<T: Serialize>(item: &T) -> String {
+    serde_json::to_value(item).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+}
+
 /// The `LIKE` pattern that finds `item` in an encoded list. Items are enum names and language codes:
 /// an `_` in them matches itself as a wildcard too, and SQLite has no default escape character.
 pub fn like_pattern<T: Serialize>(item: &T) -> String {

@@ -6,5 +6,6 @@ pub mod courses;
 pub mod json_list;
 pub mod needs;
 pub mod organizations;
+pub mod search;
 pub mod skills;
 pub mod validate;

@@ -14,6 +14,7 @@ use uuid::Uuid;
 use crate::db;
 use crate::error::{ApiError, ApiResult};
 use crate::events::{DomainEvent, EventBus, OrganizationEventKind};
+use crate::search::outbox;
 use crate::service::{accounts, validate};
 
 #[derive(Debug, Clone, Default)]
@@ -387,6 +388,10 @@ pub async fn update(
     active.updated_at = Set(Utc::now());
     active.version = Set(current.version + 1);
     let updated = active.update(&txn).await?;
+    if updated.kind == OrganizationKind::Provider {
+        // Name and location are part of every course document of the provider.
+        outbox::enqueue_provider(&txn, id).await?;
+    }
     txn.commit().await?;
     events.publish(DomainEvent::organization(id, OrganizationEventKind::OrganizationUpdated, None, None));
     Ok(updated)

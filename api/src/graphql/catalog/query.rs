@@ -18,12 +18,13 @@ impl CatalogQuery {
     async fn courses(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default)] filter: CourseFilter,
+        filter: Option<CourseFilter>,
         #[graphql(desc = "Page size, 1–100 (default 20).")] first: Option<i32>,
         #[graphql(desc = "The `endCursor` of the previous page.")] after: Option<String>,
     ) -> Result<Connection<String, Course, EmptyFields, EmptyFields>> {
         let page = Page::parse(first, after.as_deref())?;
         let state = context::state(ctx)?;
+        let filter = filter.unwrap_or_default();
         let filter = courses::CourseFilter {
             provider_id: filter
                 .provider_id

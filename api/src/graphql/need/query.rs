@@ -18,13 +18,14 @@ impl NeedQuery {
     async fn needs(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default)] filter: NeedFilter,
+        filter: Option<NeedFilter>,
         #[graphql(desc = "Page size, 1–100 (default 20).")] first: Option<i32>,
         #[graphql(desc = "The `endCursor` of the previous page.")] after: Option<String>,
     ) -> Result<Connection<String, QualificationNeed, EmptyFields, EmptyFields>> {
         let caller = require_user(ctx)?;
         let page = Page::parse(first, after.as_deref())?;
         let state = context::state(ctx)?;
+        let filter = filter.unwrap_or_default();
         let filter = needs::NeedFilter {
             firm_id: filter.firm_id.as_ref().map(|id| parse_id("filter.firmId", id)).transpose()?,
             statuses: filter.statuses.into_iter().map(Into::into).collect(),

@@ -1,0 +1,873 @@
+//! The embedded search backend: a tantivy index in the data directory, serving the same contract as
+//! Meilisearch so that `cargo run` needs no search server.
+//!
+//! German text is lower-cased, folded (ä → a, ß → ss) and stemmed (Snowball German), so "Schulungen"
+//! meets "Schulung" and "Schweissen" meets "Schweißen". Typos are forgiven like Meilisearch does (one
+//! edit from 5 letters, two from 9). Compounds: a separate field holds every suffix of longer words,
+//! so "Sicherheit" finds "Arbeitssicherheit" and "Labor" finds "Chemielaboranten".
+
+use std::collections::{HashMap, HashSet};
+use std::ops::Bound;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use std::sync::Mutex;
+use tantivy::collector::TopDocs;
+use tantivy::query::{
+    AllQuery, BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, Query, RangeQuery, TermQuery, TermSetQuery,
+};
+use tantivy::schema::{
+    FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions, Value,
+};
+use tantivy::snippet::SnippetGenerator;
+use tantivy::tokenizer::{
+    AsciiFoldingFilter, Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, TextAnalyzer,
+};
+use tantivy::{DocAddress, Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, Term};
+use uuid::Uuid;
+
+use super::document::{CourseDocuments, OfferingDocument, compound_parts};
+use super::query::{
+    CourseHit, Facets, STOP_WORDS, SearchRequest, SearchResults, SearchSort, Suggestion, haversine_km,
+    top_facets,
+};
+use super::{SearchBackend, SearchError};
+
+const STEMMED: &str = "de_stemmed";
+const PLAIN: &str = "de_plain";
+const WRITER_MEMORY: usize = 64 * 1024 * 1024;
+
+#[derive(Clone, Copy)]
+struct Fields {
+    id: Field,
+    course_id: Field,
+    offering_id: Field,
+    title: Field,
+    title_plain: Field,
+    subtitle: Field,
+    description: Field,
+    skills_text: Field,
+    keywords: Field,
+    provider_name: Field,
+    city: Field,
+    parts: Field,
+    skill_ids: Field,
+    provider_id: Field,
+    postal_code: Field,
+    bundesland: Field,
+    dqr: Field,
+    format: Field,
+    schedule: Field,
+    funding: Field,
+    languages: Field,
+    start: Field,
+    price: Field,
+    seats: Field,
+    rolling: Field,
+    lat: Field,
+    lng: Field,
+    updated: Field,
+}
+
+fn schema() -> (Schema, Fields) {
+    let mut b = Schema::builder();
+    let text = |analyzer: &str, stored: bool| {
+        let options = TextOptions::default().set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer(analyzer)
+                .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+        );
+        if stored { options.set_stored() } else { options }
+    };
+    let fields = Fields {
+        id: b.add_text_field("id", STRING | STORED | FAST),
+        course_id: b.add_text_field("courseId", STRING | STORED | FAST),
+        offering_id: b.add_text_field("offeringId", STRING | STORED | FAST),
+        title: b.add_text_field("title", text(STEMMED, true)),
+        title_plain: b.add_text_field("titlePlain", text(PLAIN, false)),
+        subtitle: b.add_text_field("subtitle", text(STEMMED, false)),
+        description: b.add_text_field("description", text(STEMMED, true)),
+        skills_text: b.add_text_field("skillLabels", text(STEMMED, false)),
+        keywords: b.add_text_field("keywords", text(STEMMED, false)),
+        provider_name: b.add_text_field("providerName", text(STEMMED, false)),
+        city: b.add_text_field("city", text(PLAIN, false)),
+        parts: b.add_text_field("parts", STRING),
+        skill_ids: b.add_text_field("skillIds", STRING | FAST),
+        provider_id: b.add_text_field("providerId", STRING | FAST),
+        postal_code: b.add_text_field("postalCode", STRING),
+        bundesland: b.add_text_field("bundesland", STRING | FAST),
+        dqr: b.add_i64_field("dqrLevel", INDEXED | FAST),
+        format: b.add_text_field("format", STRING | FAST),
+        schedule: b.add_text_field("schedule", STRING | FAST),
+        funding: b.add_text_field("funding", STRING | FAST),
+        languages: b.add_text_field("languages", STRING | FAST),
+        start: b.add_i64_field("start", INDEXED | FAST),
+        price: b.add_i64_field("price", INDEXED | FAST),
+        seats: b.add_i64_field("seatsAvailable", INDEXED | FAST),
+        rolling: b.add_i64_field("rollingStart", INDEXED | FAST),
+        lat: b.add_f64_field("lat", INDEXED | FAST),
+        lng: b.add_f64_field("lng", INDEXED | FAST),
+        updated: b.add_i64_field("updated", INDEXED | FAST),
+    };
+    (b.build(), fields)
+}
+
+fn register_analyzers(index: &Index) {
+    index.tokenizers().register(
+        STEMMED,
+        TextAnalyzer::builder(SimpleTokenizer::default())
+            .filter(RemoveLongFilter::limit(60))
+            .filter(LowerCaser)
+            .filter(AsciiFoldingFilter)
+            .filter(Stemmer::new(Language::German))
+            .build(),
+    );
+    index.tokenizers().register(
+        PLAIN,
+        TextAnalyzer::builder(SimpleTokenizer::default())
+            .filter(RemoveLongFilter::limit(60))
+            .filter(LowerCaser)
+            .filter(AsciiFoldingFilter)
+            .build(),
+    );
+}
+
+/// An open index: the writer (one per process) and a reader reloaded after every commit.
+struct Open {
+    index: Index,
+    writer: IndexWriter,
+    reader: IndexReader,
+}
+
+/// The embedded backend; cheap to clone, the work runs on blocking threads.
+#[derive(Clone)]
+pub struct EmbeddedIndex {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    dir: PathBuf,
+    fields: Fields,
+    /// One writer per process; readers share the reloaded searcher.
+    open: Mutex<Open>,
+    reader: IndexReader,
+    index: Index,
+}
+
+fn engine_error(e: impl std::fmt::Display) -> SearchError {
+    SearchError::Internal(e.to_string())
+}
+
+impl EmbeddedIndex {
+    /// Opens (or creates) the index under `dir`.
+    pub fn open(dir: &Path) -> Result<Self, SearchError> {
+        std::fs::create_dir_all(dir).map_err(engine_error)?;
+        let (schema, fields) = schema();
+        let index = match Index::open_in_dir(dir) {
+            Ok(index) if index.schema() == schema => index,
+            // A missing index, or one of an older schema: start afresh; `reindex` fills it.
+            _ => {
+                std::fs::remove_dir_all(dir).map_err(engine_error)?;
+                std::fs::create_dir_all(dir).map_err(engine_error)?;
+                Index::create_in_dir(dir, schema).map_err(engine_error)?
+            }
+        };
+        let open = open_index(index)?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                dir: dir.to_path_buf(),
+                fields,
+                reader: open.reader.clone(),
+                index: open.index.clone(),
+                open: Mutex::new(open),
+            }),
+        })
+    }
+
+    pub fn directory(&self) -> &Path {
+        &self.inner.dir
+    }
+
+    async fn blocking<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Inner) -> Result<T, SearchError> + Send + 'static,
+    ) -> Result<T, SearchError> {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || work(&inner)).await.map_err(engine_error)?
+    }
+}
+
+fn open_index(index: Index) -> Result<Open, SearchError> {
+    register_analyzers(&index);
+    let writer = index.writer(WRITER_MEMORY).map_err(|e| {
+        SearchError::Internal(format!("the embedded index is locked by another process ({e})"))
+    })?;
+    let reader =
+        index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into().map_err(engine_error)?;
+    Ok(Open { index, writer, reader })
+}
+
+impl Inner {
+    fn searcher(&self) -> Searcher {
+        self.reader.searcher()
+    }
+
+    fn to_document(&self, doc: &OfferingDocument) -> TantivyDocument {
+        let f = &self.fields;
+        let mut d = TantivyDocument::default();
+        d.add_text(f.id, &doc.id);
+        d.add_text(f.course_id, &doc.course_id);
+        d.add_text(f.offering_id, doc.offering_id.as_deref().unwrap_or(""));
+        d.add_text(f.title, &doc.title);
+        d.add_text(f.title_plain, &doc.title);
+        if let Some(subtitle) = &doc.subtitle {
+            d.add_text(f.subtitle, subtitle);
+        }
+        d.add_text(f.description, &doc.description);
+        for label in &doc.skill_labels {
+            d.add_text(f.skills_text, label);
+        }
+        for keyword in &doc.keywords {
+            d.add_text(f.keywords, keyword);
+        }
+        d.add_text(f.provider_name, &doc.provider_name);
+        if let Some(city) = &doc.city {
+            d.add_text(f.city, city);
+        }
+        if let Some(code) = &doc.postal_code {
+            d.add_text(f.postal_code, code);
+        }
+        let mut texts: Vec<&str> = vec![&doc.title];
+        texts.extend(doc.skill_labels.iter().map(String::as_str));
+        texts.extend(doc.keywords.iter().map(String::as_str));
+        for part in compound_parts(&texts) {
+            d.add_text(f.parts, &part);
+        }
+        for id in &doc.skill_ids {
+            d.add_text(f.skill_ids, id);
+        }
+        d.add_text(f.provider_id, &doc.provider_id);
+        if let Some(b) = &doc.bundesland {
+            d.add_text(f.bundesland, b);
+        }
+        d.add_i64(f.dqr, doc.dqr_level.unwrap_or(0));
+        d.add_text(f.format, &doc.format);
+        d.add_text(f.schedule, &doc.schedule);
+        for funding in &doc.funding {
+            d.add_text(f.funding, funding);
+        }
+        for language in &doc.languages {
+            d.add_text(f.languages, language);
+        }
+        // Missing values get sentinels, so every document has every fast field.
+        d.add_i64(f.start, doc.start.unwrap_or(i64::MAX));
+        d.add_i64(f.price, doc.price.unwrap_or(i64::MAX));
+        d.add_i64(f.seats, doc.seats_available.unwrap_or(i64::MAX));
+        d.add_i64(f.rolling, i64::from(doc.rolling_start));
+        d.add_f64(f.lat, doc.geo.map(|g| g.lat).unwrap_or(f64::NAN));
+        d.add_f64(f.lng, doc.geo.map(|g| g.lng).unwrap_or(f64::NAN));
+        d.add_i64(f.updated, doc.updated);
+        d
+    }
+
+    fn analyze(&self, analyzer: &str, text: &str) -> Vec<String> {
+        let Some(mut analyzer) = self.index.tokenizers().get(analyzer) else {
+            return Vec::new();
+        };
+        let mut stream = analyzer.token_stream(text);
+        let mut out = Vec::new();
+        while stream.advance() {
+            out.push(stream.token().text.clone());
+        }
+        out
+    }
+
+    fn text_query(&self, text: &str) -> Option<(Box<dyn Query>, Vec<String>)> {
+        let f = &self.fields;
+        let plain: Vec<String> = self.analyze(PLAIN, text);
+        let stemmed: Vec<String> = self.analyze(STEMMED, text);
+        let words: Vec<(String, String)> =
+            plain.into_iter().zip(stemmed).filter(|(p, _)| !STOP_WORDS.contains(&p.as_str())).collect();
+        if words.is_empty() {
+            return None;
+        }
+        let last = words.len() - 1;
+        let mut must: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        for (i, (plain, stem)) in words.iter().enumerate() {
+            let mut any: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+            let typos = match stem.chars().count() {
+                0..=4 => 0,
+                5..=8 => 1,
+                _ => 2,
+            };
+            for (field, boost) in [
+                (f.title, 6.0),
+                (f.skills_text, 5.0),
+                (f.keywords, 4.0),
+                (f.subtitle, 3.0),
+                (f.provider_name, 2.0),
+                (f.description, 1.0),
+            ] {
+                let term = Term::from_field_text(field, stem);
+                any.push((
+                    Occur::Should,
+                    boosted(TermQuery::new(term.clone(), IndexRecordOption::WithFreqs), boost),
+                ));
+                if typos > 0 {
+                    any.push((Occur::Should, boosted(FuzzyTermQuery::new(term, typos, true), boost * 0.4)));
+                }
+            }
+            any.push((
+                Occur::Should,
+                boosted(TermQuery::new(Term::from_field_text(f.city, plain), IndexRecordOption::Basic), 2.0),
+            ));
+            any.push((
+                Occur::Should,
+                boosted(
+                    TermQuery::new(Term::from_field_text(f.postal_code, plain), IndexRecordOption::Basic),
+                    2.0,
+                ),
+            ));
+            if plain.chars().count() >= 4 {
+                any.push((
+                    Occur::Should,
+                    boosted(FuzzyTermQuery::new_prefix(Term::from_field_text(f.parts, plain), 0, true), 1.5),
+                ));
+            }
+            if i == last && plain.chars().count() >= 2 {
+                // Search as you type: the last word may be unfinished.
+                any.push((
+                    Occur::Should,
+                    boosted(
+                        FuzzyTermQuery::new_prefix(Term::from_field_text(f.title_plain, plain), 0, true),
+                        2.0,
+                    ),
+                ));
+            }
+            must.push((Occur::Must, Box::new(BooleanQuery::new(any))));
+        }
+        let stems = words.into_iter().map(|(_, s)| s).collect();
+        Some((Box::new(BooleanQuery::new(must)), stems))
+    }
+
+    fn filter_queries(&self, request: &SearchRequest) -> Vec<(Occur, Box<dyn Query>)> {
+        let f = &self.fields;
+        let filter = &request.filter;
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        let mut any_of = |field: Field, values: &[String]| {
+            if !values.is_empty() {
+                let terms = values.iter().map(|v| Term::from_field_text(field, v));
+                clauses.push((Occur::Must, Box::new(TermSetQuery::new(terms))));
+            }
+        };
+        any_of(f.skill_ids, &filter.skills);
+        any_of(f.format, &filter.formats);
+        any_of(f.schedule, &filter.schedules);
+        any_of(f.funding, &filter.funding);
+        any_of(f.bundesland, &filter.bundeslaender);
+        any_of(f.languages, &filter.languages);
+        if !filter.dqr_levels.is_empty() {
+            let terms = filter.dqr_levels.iter().map(|l| Term::from_field_i64(f.dqr, *l));
+            clauses.push((Occur::Must, Box::new(TermSetQuery::new(terms))));
+        }
+        if filter.start_from.is_some() || filter.start_to.is_some() {
+            let lower = filter
+                .start_from
+                .map_or(Bound::Unbounded, |t| Bound::Included(Term::from_field_i64(f.start, t)));
+            let upper = filter
+                .start_to
+                .map_or(Bound::Unbounded, |t| Bound::Included(Term::from_field_i64(f.start, t)));
+            let dated: Box<dyn Query> = Box::new(RangeQuery::new(lower, upper));
+            let rolling: Box<dyn Query> =
+                Box::new(TermQuery::new(Term::from_field_i64(f.rolling, 1), IndexRecordOption::Basic));
+            clauses.push((
+                Occur::Must,
+                Box::new(BooleanQuery::new(vec![(Occur::Should, dated), (Occur::Should, rolling)])),
+            ));
+        }
+        if let Some(max) = filter.max_price {
+            clauses.push((
+                Occur::Must,
+                Box::new(RangeQuery::new(
+                    Bound::Unbounded,
+                    Bound::Included(Term::from_field_i64(f.price, max)),
+                )),
+            ));
+        }
+        if filter.has_seats {
+            clauses.push((
+                Occur::Must,
+                Box::new(RangeQuery::new(
+                    Bound::Included(Term::from_field_i64(f.seats, 1)),
+                    Bound::Unbounded,
+                )),
+            ));
+        }
+        if let Some(near) = filter.near {
+            // A bounding box narrows the candidates; the exact radius is checked per document.
+            let dlat = near.radius_km / 111.0;
+            let dlng = near.radius_km / (111.0 * near.lat.to_radians().cos().abs().max(0.01));
+            let range = |field: Field, center: f64, delta: f64| -> Box<dyn Query> {
+                Box::new(RangeQuery::new(
+                    Bound::Included(Term::from_field_f64(field, center - delta)),
+                    Bound::Included(Term::from_field_f64(field, center + delta)),
+                ))
+            };
+            clauses.push((Occur::Must, range(f.lat, near.lat, dlat)));
+            clauses.push((Occur::Must, range(f.lng, near.lng, dlng)));
+        }
+        clauses
+    }
+
+    fn search_blocking(&self, request: &SearchRequest) -> Result<SearchResults, SearchError> {
+        let started = Instant::now();
+        let f = self.fields;
+        let searcher = self.searcher();
+        let text = self.text_query(&request.query);
+        let mut clauses = self.filter_queries(request);
+        let stems = match text {
+            Some((query, stems)) => {
+                clauses.push((Occur::Must, query));
+                stems
+            }
+            None => Vec::new(),
+        };
+        let query: Box<dyn Query> =
+            if clauses.is_empty() { Box::new(AllQuery) } else { Box::new(BooleanQuery::new(clauses)) };
+        let limit = (searcher.num_docs() as usize).max(1);
+        let matched = searcher.search(&query, &TopDocs::with_limit(limit)).map_err(engine_error)?;
+
+        // Per segment: the columns read for every matching document.
+        let mut segments: Vec<Option<SegmentColumns>> =
+            (0..searcher.segment_readers().len()).map(|_| None).collect();
+        let mut courses: HashMap<String, CourseAgg> = HashMap::new();
+        let near = request.filter.near;
+        let mut ord_text = String::new();
+        for (score, address) in matched {
+            let slot = &mut segments[address.segment_ord as usize];
+            if slot.is_none() {
+                *slot = Some(SegmentColumns::new(searcher.segment_reader(address.segment_ord))?);
+            }
+            let Some(columns) = slot.as_mut() else { continue };
+            let doc = address.doc_id;
+            let distance = match near {
+                Some(near) => {
+                    let (lat, lng) = (
+                        columns.lat.first(doc).unwrap_or(f64::NAN),
+                        columns.lng.first(doc).unwrap_or(f64::NAN),
+                    );
+                    if lat.is_nan() {
+                        continue;
+                    }
+                    let km = haversine_km(near.lat, near.lng, lat, lng);
+                    if km > near.radius_km {
+                        continue;
+                    }
+                    Some(km)
+                }
+                None => None,
+            };
+            let course = columns.course_id(doc, &mut ord_text)?;
+            let entry = courses.entry(course).or_insert_with(|| CourseAgg::new(address));
+            entry.docs.push(address);
+            entry.score = entry.score.max(score);
+            let start = columns.start.first(doc).unwrap_or(i64::MAX);
+            entry.start = entry.start.min(start);
+            let price = columns.price.first(doc).unwrap_or(i64::MAX);
+            entry.price_min = entry.price_min.min(price);
+            entry.updated = entry.updated.max(columns.updated.first(doc).unwrap_or(0));
+            if let Some(km) = distance {
+                entry.distance = Some(entry.distance.map_or(km, |d: f64| d.min(km)));
+            }
+            if let Some(b) = columns.one_str(&columns.bundesland, doc, &mut ord_text)? {
+                entry.bundeslaender.insert(b);
+            }
+        }
+
+        let facets = self.facets(&courses, &mut segments, &searcher)?;
+        let total_courses = courses.len();
+        let mut ranked: Vec<(String, CourseAgg)> = courses.into_iter().collect();
+        sort_courses(&mut ranked, request.sort);
+        let page: Vec<(String, CourseAgg)> =
+            ranked.into_iter().skip(request.offset).take(request.limit).collect();
+
+        let highlight = !stems.is_empty();
+        let (title_snippets, description_snippets) = if highlight {
+            let terms = |field: Field| -> BooleanQuery {
+                BooleanQuery::new(
+                    stems
+                        .iter()
+                        .map(|s| -> (Occur, Box<dyn Query>) {
+                            (
+                                Occur::Should,
+                                Box::new(TermQuery::new(
+                                    Term::from_field_text(field, s),
+                                    IndexRecordOption::WithFreqsAndPositions,
+                                )),
+                            )
+                        })
+                        .collect(),
+                )
+            };
+            let mut title =
+                SnippetGenerator::create(&searcher, &terms(f.title), f.title).map_err(engine_error)?;
+            title.set_max_num_chars(300);
+            let description = SnippetGenerator::create(&searcher, &terms(f.description), f.description)
+                .map_err(engine_error)?;
+            (Some(title), Some(description))
+        } else {
+            (None, None)
+        };
+        let mut hits = Vec::with_capacity(page.len());
+        for (course_id, agg) in page {
+            let Ok(course_uuid) = Uuid::parse_str(&course_id) else { continue };
+            let mut offering_ids = Vec::new();
+            for address in &agg.docs {
+                if let Some(columns) = segments[address.segment_ord as usize].as_mut()
+                    && let Some(id) = columns.one_str(&columns.offering_id, address.doc_id, &mut ord_text)?
+                    && let Ok(uuid) = Uuid::parse_str(&id)
+                {
+                    offering_ids.push(uuid);
+                }
+            }
+            let (mut title_highlight, mut description_snippet) = (None, None);
+            if let (Some(title), Some(description)) = (&title_snippets, &description_snippets) {
+                let doc: TantivyDocument = searcher.doc(agg.first).map_err(engine_error)?;
+                title_highlight = Some(emphasised(title.snippet_from_doc(&doc)));
+                let snippet = description.snippet_from_doc(&doc);
+                description_snippet = (!snippet.fragment().is_empty()).then(|| emphasised(snippet));
+            }
+            hits.push(CourseHit {
+                course_id: course_uuid,
+                offering_ids,
+                distance_km: agg.distance.map(|d| (d * 10.0).round() / 10.0),
+                title_highlight,
+                description_snippet,
+            });
+        }
+        Ok(SearchResults {
+            total_courses,
+            hits,
+            facets,
+            processing_time_ms: started.elapsed().as_millis() as u64,
+        })
+    }
+
+    /// Facet counts per value, in matching courses. Course-level values are read from one document
+    /// of each course; the Bundesland may differ per offering and was gathered per document.
+    fn facets(
+        &self,
+        courses: &HashMap<String, CourseAgg>,
+        segments: &mut [Option<SegmentColumns>],
+        _searcher: &Searcher,
+    ) -> Result<Facets, SearchError> {
+        let mut skills: HashMap<String, usize> = HashMap::new();
+        let mut dqr: HashMap<String, usize> = HashMap::new();
+        let mut formats: HashMap<String, usize> = HashMap::new();
+        let mut schedules: HashMap<String, usize> = HashMap::new();
+        let mut funding: HashMap<String, usize> = HashMap::new();
+        let mut languages: HashMap<String, usize> = HashMap::new();
+        let mut bundeslaender: HashMap<String, usize> = HashMap::new();
+        let mut text = String::new();
+        for agg in courses.values() {
+            let Some(columns) = segments[agg.first.segment_ord as usize].as_mut() else { continue };
+            let doc = agg.first.doc_id;
+            for (column, counts) in [
+                (&columns.skill_ids, &mut skills),
+                (&columns.format, &mut formats),
+                (&columns.schedule, &mut schedules),
+                (&columns.funding, &mut funding),
+                (&columns.languages, &mut languages),
+            ] {
+                for value in columns_strs(column, doc, &mut text)? {
+                    *counts.entry(value).or_default() += 1;
+                }
+            }
+            if let Some(level) = columns.dqr.first(doc).filter(|l| *l > 0) {
+                *dqr.entry(level.to_string()).or_default() += 1;
+            }
+            for b in &agg.bundeslaender {
+                *bundeslaender.entry(b.clone()).or_default() += 1;
+            }
+        }
+        Ok(Facets {
+            skills: top_facets(skills, 50),
+            dqr_levels: top_facets(dqr, 8),
+            formats: top_facets(formats, 10),
+            schedules: top_facets(schedules, 10),
+            funding: top_facets(funding, 10),
+            bundeslaender: top_facets(bundeslaender, 16),
+            languages: top_facets(languages, 20),
+        })
+    }
+
+    fn suggest_blocking(&self, prefix: &str, limit: usize) -> Result<Vec<Suggestion>, SearchError> {
+        let f = self.fields;
+        let words = self.analyze(PLAIN, prefix);
+        let Some((last, rest)) = words.split_last() else {
+            return Ok(Vec::new());
+        };
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = rest
+            .iter()
+            .map(|w| -> (Occur, Box<dyn Query>) {
+                (
+                    Occur::Must,
+                    Box::new(TermQuery::new(
+                        Term::from_field_text(f.title_plain, w),
+                        IndexRecordOption::Basic,
+                    )),
+                )
+            })
+            .collect();
+        clauses.push((
+            Occur::Must,
+            Box::new(FuzzyTermQuery::new_prefix(Term::from_field_text(f.title_plain, last), 0, true)),
+        ));
+        let searcher = self.searcher();
+        let top = searcher
+            .search(&BooleanQuery::new(clauses), &TopDocs::with_limit(limit * 20))
+            .map_err(engine_error)?;
+        let mut seen = HashSet::new();
+        let mut out = Vec::new();
+        for (_, address) in top {
+            let doc: TantivyDocument = searcher.doc(address).map_err(engine_error)?;
+            let course = doc.get_first(f.course_id).and_then(|v| v.as_str()).unwrap_or_default().to_owned();
+            let title = doc.get_first(f.title).and_then(|v| v.as_str()).unwrap_or_default().to_owned();
+            if let Ok(course_id) = Uuid::parse_str(&course)
+                && seen.insert(title.clone())
+            {
+                out.push(Suggestion { course_id, title });
+            }
+            if out.len() >= limit {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    fn apply_blocking(&self, changes: &[CourseDocuments]) -> Result<(), SearchError> {
+        let mut open = self.open.lock().map_err(engine_error)?;
+        for change in changes {
+            open.writer
+                .delete_term(Term::from_field_text(self.fields.course_id, &change.course_id.to_string()));
+            for doc in &change.documents {
+                open.writer.add_document(self.to_document(doc)).map_err(engine_error)?;
+            }
+        }
+        open.writer.commit().map_err(engine_error)?;
+        open.reader.reload().map_err(engine_error)?;
+        Ok(())
+    }
+
+    fn rebuild_blocking(&self, documents: &[OfferingDocument]) -> Result<(), SearchError> {
+        let mut open = self.open.lock().map_err(engine_error)?;
+        open.writer.delete_all_documents().map_err(engine_error)?;
+        for doc in documents {
+            open.writer.add_document(self.to_document(doc)).map_err(engine_error)?;
+        }
+        open.writer.commit().map_err(engine_error)?;
+        open.reader.reload().map_err(engine_error)?;
+        Ok(())
+    }
+
+    fn document_ids_blocking(&self) -> Result<Vec<String>, SearchError> {
+        let searcher = self.searcher();
+        let mut ids = Vec::new();
+        let mut text = String::new();
+        for reader in searcher.segment_readers() {
+            let Some(column) = reader.fast_fields().str("id").map_err(engine_error)? else { continue };
+            let alive = reader.alive_bitset();
+            for doc in 0..reader.max_doc() {
+                if alive.is_some_and(|bits| !bits.is_alive(doc)) {
+                    continue;
+                }
+                ids.extend(columns_strs(&column, doc, &mut text)?);
+            }
+        }
+        Ok(ids)
+    }
+}
+
+fn boosted(query: impl Query + 'static, boost: f32) -> Box<dyn Query> {
+    Box::new(BoostQuery::new(Box::new(query), boost))
+}
+
+fn emphasised(mut snippet: tantivy::snippet::Snippet) -> String {
+    snippet.set_snippet_prefix_postfix("<em>", "</em>");
+    snippet.to_html()
+}
+
+struct CourseAgg {
+    first: DocAddress,
+    docs: Vec<DocAddress>,
+    score: f32,
+    start: i64,
+    price_min: i64,
+    updated: i64,
+    distance: Option<f64>,
+    bundeslaender: HashSet<String>,
+}
+
+impl CourseAgg {
+    fn new(first: DocAddress) -> Self {
+        Self {
+            first,
+            docs: Vec::new(),
+            score: f32::MIN,
+            start: i64::MAX,
+            price_min: i64::MAX,
+            updated: 0,
+            distance: None,
+            bundeslaender: HashSet::new(),
+        }
+    }
+}
+
+fn sort_courses(courses: &mut [(String, CourseAgg)], sort: SearchSort) {
+    courses.sort_by(|(a_id, a), (b_id, b)| {
+        let primary = match sort {
+            SearchSort::Relevance => b.score.total_cmp(&a.score),
+            SearchSort::StartDate => a.start.cmp(&b.start),
+            SearchSort::PriceAsc => a.price_min.cmp(&b.price_min),
+            SearchSort::PriceDesc => {
+                let key = |p: i64| if p == i64::MAX { i64::MIN } else { p };
+                key(b.price_min).cmp(&key(a.price_min))
+            }
+            SearchSort::Distance => {
+                a.distance.unwrap_or(f64::INFINITY).total_cmp(&b.distance.unwrap_or(f64::INFINITY))
+            }
+            SearchSort::Updated => b.updated.cmp(&a.updated),
+        };
+        primary.then_with(|| b.score.total_cmp(&a.score)).then_with(|| a_id.cmp(b_id))
+    });
+}
+
+struct SegmentColumns {
+    course_id: tantivy::columnar::StrColumn,
+    offering_id: tantivy::columnar::StrColumn,
+    skill_ids: Option<tantivy::columnar::StrColumn>,
+    format: Option<tantivy::columnar::StrColumn>,
+    schedule: Option<tantivy::columnar::StrColumn>,
+    funding: Option<tantivy::columnar::StrColumn>,
+    languages: Option<tantivy::columnar::StrColumn>,
+    bundesland: Option<tantivy::columnar::StrColumn>,
+    dqr: tantivy::columnar::Column<i64>,
+    start: tantivy::columnar::Column<i64>,
+    price: tantivy::columnar::Column<i64>,
+    updated: tantivy::columnar::Column<i64>,
+    lat: tantivy::columnar::Column<f64>,
+    lng: tantivy::columnar::Column<f64>,
+    /// Course ids by term ordinal, decoded once per segment.
+    course_names: HashMap<u64, String>,
+}
+
+impl SegmentColumns {
+    fn new(reader: &tantivy::SegmentReader) -> Result<Self, SearchError> {
+        let ff = reader.fast_fields();
+        let required = |name: &str| -> Result<tantivy::columnar::StrColumn, SearchError> {
+            ff.str(name)
+                .map_err(engine_error)?
+                .ok_or_else(|| SearchError::Internal(format!("no column {name}")))
+        };
+        Ok(Self {
+            course_id: required("courseId")?,
+            offering_id: required("offeringId")?,
+            skill_ids: ff.str("skillIds").map_err(engine_error)?,
+            format: ff.str("format").map_err(engine_error)?,
+            schedule: ff.str("schedule").map_err(engine_error)?,
+            funding: ff.str("funding").map_err(engine_error)?,
+            languages: ff.str("languages").map_err(engine_error)?,
+            bundesland: ff.str("bundesland").map_err(engine_error)?,
+            dqr: ff.i64("dqrLevel").map_err(engine_error)?,
+            start: ff.i64("start").map_err(engine_error)?,
+            price: ff.i64("price").map_err(engine_error)?,
+            updated: ff.i64("updated").map_err(engine_error)?,
+            lat: ff.f64("lat").map_err(engine_error)?,
+            lng: ff.f64("lng").map_err(engine_error)?,
+            course_names: HashMap::new(),
+        })
+    }
+
+    fn course_id(&mut self, doc: u32, text: &mut String) -> Result<String, SearchError> {
+        let ord = self.course_id.term_ords(doc).next().unwrap_or(u64::MAX);
+        if let Some(name) = self.course_names.get(&ord) {
+            return Ok(name.clone());
+        }
+        text.clear();
+        self.course_id.ord_to_str(ord, text).map_err(engine_error)?;
+        self.course_names.insert(ord, text.clone());
+        Ok(text.clone())
+    }
+
+    fn one_str(
+        &self,
+        column: &impl StrColumnRef,
+        doc: u32,
+        text: &mut String,
+    ) -> Result<Option<String>, SearchError> {
+        Ok(columns_strs(column, doc, text)?.into_iter().find(|s| !s.is_empty()))
+    }
+}
+
+/// A string column that may be absent in a segment (no document had a value).
+trait StrColumnRef {
+    fn column(&self) -> Option<&tantivy::columnar::StrColumn>;
+}
+
+impl StrColumnRef for tantivy::columnar::StrColumn {
+    fn column(&self) -> Option<&tantivy::columnar::StrColumn> {
+        Some(self)
+    }
+}
+
+impl StrColumnRef for Option<tantivy::columnar::StrColumn> {
+    fn column(&self) -> Option<&tantivy::columnar::StrColumn> {
+        self.as_ref()
+    }
+}
+
+fn columns_strs(column: &impl StrColumnRef, doc: u32, text: &mut String) -> Result<Vec<String>, SearchError> {
+    let Some(column) = column.column() else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for ord in column.term_ords(doc) {
+        text.clear();
+        column.ord_to_str(ord, text).map_err(engine_error)?;
+        out.push(text.clone());
+    }
+    Ok(out)
+}
+
+#[async_trait::async_trait]
+impl SearchBackend for EmbeddedIndex {
+    fn name(&self) -> &'static str {
+        "embedded"
+    }
+
+    async fn apply(&self, changes: &[CourseDocuments]) -> Result<(), SearchError> {
+        let changes = changes.to_vec();
+        self.blocking(move |inner| inner.apply_blocking(&changes)).await
+    }
+
+    async fn search(&self, request: &SearchRequest) -> Result<SearchResults, SearchError> {
+        let request = request.clone();
+        self.blocking(move |inner| inner.search_blocking(&request)).await
+    }
+
+    async fn suggest(&self, prefix: &str, limit: usize) -> Result<Vec<Suggestion>, SearchError> {
+        let prefix = prefix.to_owned();
+        self.blocking(move |inner| inner.suggest_blocking(&prefix, limit)).await
+    }
+
+    async fn document_ids(&self) -> Result<Vec<String>, SearchError> {
+        self.blocking(|inner| inner.document_ids_blocking()).await
+    }
+
+    /// Replaces every document in one commit: searches see the old index until the new one is
+    /// complete, so there is no downtime.
+    async fn rebuild(&self, documents: Vec<OfferingDocument>) -> Result<(), SearchError> {
+        self.blocking(move |inner| inner.rebuild_blocking(&documents)).await
+    }
+}
