@@ -10,7 +10,7 @@ use crate::config::Settings;
 use crate::error::ApiError;
 use crate::service::accounts;
 use crate::startup::Application;
-use crate::{db, graphql, seed, telemetry};
+use crate::{db, graphql, search, seed, telemetry};
 
 /// Bildungsmarkt: a marketplace for continuing education — courses, qualification needs, matching.
 ///
@@ -40,6 +40,11 @@ pub enum Command {
     /// Load the demo marketplace: providers, courses, offerings, firms, needs and their logins.
     /// Running it again adds nothing.
     SeedDemo,
+    /// Rebuild the search index from the database without search downtime (a new index is built,
+    /// then swapped in). With the embedded index, stop the server first: it holds the index.
+    Reindex,
+    /// Compare the database with the search index; exit non-zero on drift, listing the ids.
+    SearchCheck,
     /// Write the GraphQL schema (SDL) to a file.
     ExportSchema {
         /// Where to write it.
@@ -81,6 +86,28 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             tracing::info!("migrations applied");
         }
         Command::SeedDemo => seed_demo(&settings).await?,
+        Command::Reindex => {
+            let db = prepared_database(&settings).await?;
+            let backend = search::open_backend(&settings).await?;
+            let started = std::time::Instant::now();
+            let documents = search::worker::all_documents(&db).await.map_err(describe)?;
+            let count = documents.len();
+            backend.rebuild(documents).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "reindexed {count} documents into the {} index in {:?}",
+                backend.name(),
+                started.elapsed()
+            );
+        }
+        Command::SearchCheck => {
+            let db = prepared_database(&settings).await?;
+            let backend = search::open_backend(&settings).await?;
+            let drift = search::check(&db, backend.as_ref()).await?;
+            println!("{drift}");
+            if !drift.is_clean() {
+                bail!("the search index differs from the database");
+            }
+        }
         Command::CreateAdmin { email, password_stdin, display_name } => {
             let password = if password_stdin {
                 let mut line = String::new();

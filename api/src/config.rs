@@ -58,11 +58,19 @@ pub struct AuthSettings {
     pub refresh_token_ttl_secs: i64,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SearchSettings {
     pub meili_url: Option<String>,
     pub meili_master_key: Option<SecretString>,
+    /// The Meilisearch index of the courses.
+    pub meili_index: String,
+}
+
+impl Default for SearchSettings {
+    fn default() -> Self {
+        Self { meili_url: None, meili_master_key: None, meili_index: "courses".into() }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -189,6 +197,9 @@ impl Settings {
         }
         if let Some(v) = get("MEILI_URL") {
             self.search.meili_url = Some(v);
+        }
+        if let Some(v) = get("MEILI_INDEX") {
+            self.search.meili_index = v;
         }
         if let Some(v) = get("MEILI_MASTER_KEY") {
             self.search.meili_master_key = Some(SecretString::from(v));

@@ -7,6 +7,7 @@ mod helpers;
 mod needs;
 mod organizations;
 mod search;
+mod search_meili;
 mod server;
 mod skills;
 mod subscriptions;

@@ -473,9 +473,47 @@ mod embedded {
     }
 
     #[tokio::test]
+    async fn reindex_and_search_check() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let index = api::search::embedded::EmbeddedIndex::open(&dir.path().join("index")).expect("index");
+        super::reindex_and_check(Arc::new(index)).await;
+    }
+
+    #[tokio::test]
     async fn writes_survive_an_engine_outage() {
         let dir = tempfile::tempdir().expect("temp dir");
         let index = api::search::embedded::EmbeddedIndex::open(&dir.path().join("index")).expect("index");
         super::writes_survive_an_engine_outage(Arc::new(index)).await;
     }
+}
+
+/// `reindex` rebuilds a complete index; `search-check` sees drift the outbox did not carry.
+pub async fn reindex_and_check(backend: Backend) {
+    let app = spawn_app_with_search(|_| {}, Some(backend.clone())).await;
+    let f = fixture(&app).await;
+    let db = app.db().await;
+    let clean = api::search::check(&db, backend.as_ref()).await.expect("check");
+    assert!(clean.is_clean(), "{clean}");
+    assert_eq!(clean.database_documents, 5, "{clean}");
+
+    // Change the database behind the outbox's back: the check reports the course's documents.
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+    let project = uuid::Uuid::parse_str(&f.project).expect("uuid");
+    entity::course::Entity::update_many()
+        .col_expr(entity::course::Column::Status, Expr::value("DRAFT"))
+        .filter(entity::course::Column::Id.eq(project))
+        .exec(&db)
+        .await
+        .expect("update");
+    let drift = api::search::check(&db, backend.as_ref()).await.expect("check");
+    assert_eq!(drift.database_documents, 4, "{drift}");
+    assert_eq!(drift.stale.len(), 1, "{drift}");
+    assert!(drift.missing.is_empty(), "{drift}");
+
+    let documents = api::search::worker::all_documents(&db).await.expect("documents");
+    backend.rebuild(documents).await.expect("rebuild");
+    let after = api::search::check(&db, backend.as_ref()).await.expect("check");
+    assert!(after.is_clean(), "{after}");
+    assert!(!ids(&search(&app, "Projektmanagement", json!({})).await).contains(&f.project));
+    assert!(ids(&search(&app, "Schweißen", json!({})).await).contains(&f.welding));
 }

@@ -3,6 +3,7 @@
 
 pub mod document;
 pub mod embedded;
+pub mod meili;
 pub mod outbox;
 pub mod query;
 pub mod worker;
@@ -57,9 +58,84 @@ pub type Backend = Arc<dyn SearchBackend>;
 /// The configured backend: Meilisearch when `MEILI_URL` is set, else the embedded index in the data
 /// directory.
 pub async fn open_backend(settings: &crate::config::Settings) -> anyhow::Result<Backend> {
+    if let Some(url) = &settings.search.meili_url {
+        use secrecy::ExposeSecret;
+        let key = settings.search.meili_master_key.as_ref().map(|k| k.expose_secret().to_owned());
+        let index = &settings.search.meili_index;
+        let backend = meili::MeiliBackend::connect(url, key.as_deref(), index)
+            .await
+            .map_err(|e| anyhow::anyhow!("Meilisearch at {url}: applying the index settings failed: {e}"))?;
+        tracing::info!(url = %url, index = %index, "course search: Meilisearch");
+        return Ok(Arc::new(backend));
+    }
     let dir = settings.data_dir.join("search-index");
     let index = embedded::EmbeddedIndex::open(&dir)
         .map_err(|e| anyhow::anyhow!("opening the embedded search index in {}: {e}", dir.display()))?;
     tracing::info!(path = %dir.display(), "course search: embedded index");
     Ok(Arc::new(index))
+}
+
+/// Differences between the database and the index.
+#[derive(Debug, Default)]
+pub struct Drift {
+    pub database_documents: usize,
+    pub index_documents: usize,
+    /// Expected from the database, absent from the index.
+    pub missing: Vec<String>,
+    /// In the index, but not (or no longer) in the database.
+    pub stale: Vec<String>,
+    /// Changes still waiting in the outbox (drift they explain is transient).
+    pub pending_changes: u64,
+}
+
+impl Drift {
+    pub fn is_clean(&self) -> bool {
+        self.missing.is_empty() && self.stale.is_empty()
+    }
+}
+
+impl std::fmt::Display for Drift {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "database: {} documents, index: {} documents",
+            self.database_documents, self.index_documents
+        )?;
+        writeln!(f, "pending outbox changes: {}", self.pending_changes)?;
+        for (label, ids) in [("missing from the index", &self.missing), ("stale in the index", &self.stale)] {
+            writeln!(f, "{label}: {}", ids.len())?;
+            for id in ids.iter().take(50) {
+                writeln!(f, "  {id}")?;
+            }
+            if ids.len() > 50 {
+                writeln!(f, "  … and {} more", ids.len() - 50)?;
+            }
+        }
+        write!(f, "{}", if self.is_clean() { "no drift" } else { "DRIFT" })
+    }
+}
+
+/// Compares the documents the database implies with those in the index.
+pub async fn check(db: &sea_orm::DatabaseConnection, backend: &dyn SearchBackend) -> anyhow::Result<Drift> {
+    use std::collections::HashSet;
+    let expected: HashSet<String> = worker::all_documents(db)
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", e.message()))?
+        .into_iter()
+        .map(|d| d.id)
+        .collect();
+    let actual: HashSet<String> =
+        backend.document_ids().await.map_err(|e| anyhow::anyhow!("{e}"))?.into_iter().collect();
+    let mut missing: Vec<String> = expected.difference(&actual).cloned().collect();
+    let mut stale: Vec<String> = actual.difference(&expected).cloned().collect();
+    missing.sort();
+    stale.sort();
+    let pending = outbox::lag(db).await.map(|l| l.pending).unwrap_or(0);
+    Ok(Drift {
+        database_documents: expected.len(),
+        index_documents: actual.len(),
+        missing,
+        stale,
+        pending_changes: pending,
+    })
 }

@@ -1,0 +1,381 @@
+//! The Meilisearch backend (meilisearch-sdk): settings from `search-config/courses.json`, one
+//! document per offering, `distinct` on the course id so each course is one hit.
+
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use meilisearch_sdk::client::{Client, SwapIndexes};
+use meilisearch_sdk::documents::{DocumentDeletionQuery, DocumentsQuery, DocumentsResults};
+use meilisearch_sdk::indexes::Index;
+use meilisearch_sdk::search::{SearchResults as MeiliResults, Selectors};
+use meilisearch_sdk::settings::Settings;
+use meilisearch_sdk::task_info::TaskInfo;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::document::{CourseDocuments, Geo, OfferingDocument};
+use super::query::{
+    CourseHit, Facets, SearchFilter, SearchRequest, SearchResults, SearchSort, Suggestion, haversine_km,
+    top_facets,
+};
+use super::{SearchBackend, SearchError};
+
+/// The index settings, as data.
+pub const SETTINGS: &str = include_str!("../../../search-config/courses.json");
+const TASK_TIMEOUT: Duration = Duration::from_secs(120);
+const FACETS: [&str; 7] =
+    ["skillIds", "dqrLevel", "format", "schedule", "funding", "bundesland", "languages"];
+
+pub struct MeiliBackend {
+    client: Client,
+    uid: String,
+}
+
+fn unavailable(e: impl std::fmt::Display) -> SearchError {
+    SearchError::Unavailable(e.to_string())
+}
+
+pub fn settings() -> Result<Settings, SearchError> {
+    serde_json::from_str(SETTINGS)
+        .map_err(|e| SearchError::Internal(format!("search-config/courses.json: {e}")))
+}
+
+impl MeiliBackend {
+    /// Connects, creates the index when missing and applies the settings, waiting for the task: a
+    /// failure here stops start-up.
+    pub async fn connect(url: &str, key: Option<&str>, uid: &str) -> Result<Self, SearchError> {
+        let client = Client::new(url, key).map_err(unavailable)?;
+        let backend = Self { client, uid: uid.to_owned() };
+        backend.prepare_index(uid).await?;
+        Ok(backend)
+    }
+
+    async fn prepare_index(&self, uid: &str) -> Result<(), SearchError> {
+        if self.client.get_index(uid).await.is_err() {
+            let task = self.client.create_index(uid, Some("id")).await.map_err(unavailable)?;
+            // An index created meanwhile by another instance is fine.
+            let _ = self.wait(task).await;
+        }
+        let task = self.client.index(uid).set_settings(&settings()?).await.map_err(unavailable)?;
+        self.wait(task).await
+    }
+
+    async fn wait(&self, task: TaskInfo) -> Result<(), SearchError> {
+        let done = task
+            .wait_for_completion(&self.client, Some(Duration::from_millis(25)), Some(TASK_TIMEOUT))
+            .await
+            .map_err(unavailable)?;
+        if done.is_failure() {
+            return Err(SearchError::Internal(format!("Meilisearch task failed: {}", done.unwrap_failure())));
+        }
+        Ok(())
+    }
+
+    fn index(&self) -> Index {
+        self.client.index(&self.uid)
+    }
+
+    fn filter_expression(filter: &SearchFilter, courses: Option<&[String]>) -> String {
+        let quote = |v: &str| format!("\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\""));
+        let list = |values: &[String]| values.iter().map(|v| quote(v)).collect::<Vec<_>>().join(", ");
+        let mut parts = vec!["status = \"PUBLISHED\"".to_owned()];
+        for (attribute, values) in [
+            ("skillIds", &filter.skills),
+            ("format", &filter.formats),
+            ("schedule", &filter.schedules),
+            ("funding", &filter.funding),
+            ("bundesland", &filter.bundeslaender),
+            ("languages", &filter.languages),
+        ] {
+            if !values.is_empty() {
+                parts.push(format!("{attribute} IN [{}]", list(values)));
+            }
+        }
+        if !filter.dqr_levels.is_empty() {
+            let levels: Vec<String> = filter.dqr_levels.iter().map(i64::to_string).collect();
+            parts.push(format!("dqrLevel IN [{}]", levels.join(", ")));
+        }
+        let mut window = Vec::new();
+        if let Some(from) = filter.start_from {
+            window.push(format!("start >= {from}"));
+        }
+        if let Some(to) = filter.start_to {
+            window.push(format!("start <= {to}"));
+        }
+        if !window.is_empty() {
+            parts.push(format!("(({}) OR rollingStart = true)", window.join(" AND ")));
+        }
+        if let Some(max) = filter.max_price {
+            parts.push(format!("price <= {max}"));
+        }
+        if filter.has_seats {
+            parts.push("(seatsAvailable >= 1 OR seatsAvailable NOT EXISTS)".to_owned());
+        }
+        if let Some(near) = filter.near {
+            parts.push(format!(
+                "_geoRadius({}, {}, {})",
+                near.lat,
+                near.lng,
+                (near.radius_km * 1000.0).round() as i64
+            ));
+        }
+        if let Some(courses) = courses {
+            parts.push(format!("courseId IN [{}]", list(courses)));
+        }
+        parts.join(" AND ")
+    }
+
+    fn sort(request: &SearchRequest) -> Vec<String> {
+        match request.sort {
+            SearchSort::Relevance => Vec::new(),
+            SearchSort::StartDate => vec!["start:asc".into()],
+            SearchSort::PriceAsc => vec!["price:asc".into()],
+            SearchSort::PriceDesc => vec!["price:desc".into()],
+            SearchSort::Distance => request
+                .filter
+                .near
+                .map(|n| vec![format!("_geoPoint({}, {}):asc", n.lat, n.lng)])
+                .unwrap_or_default(),
+            SearchSort::Updated => vec!["updated:desc".into()],
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct HitDoc {
+    course_id: String,
+    offering_id: Option<String>,
+    #[serde(rename = "_geo")]
+    geo: Option<Geo>,
+}
+
+#[async_trait::async_trait]
+impl SearchBackend for MeiliBackend {
+    fn name(&self) -> &'static str {
+        "meilisearch"
+    }
+
+    async fn apply(&self, changes: &[CourseDocuments]) -> Result<(), SearchError> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let index = self.index();
+        let ids: Vec<String> = changes.iter().map(|c| format!("\"{}\"", c.course_id)).collect();
+        let filter = format!("courseId IN [{}]", ids.join(", "));
+        let mut deletion = DocumentDeletionQuery::new(&index);
+        deletion.with_filter(&filter);
+        // Tasks of one index run in order: the deletion lands before the new documents.
+        let deleted = index.delete_documents_with(&deletion).await.map_err(unavailable)?;
+        let documents: Vec<&OfferingDocument> = changes.iter().flat_map(|c| c.documents.iter()).collect();
+        let added = if documents.is_empty() {
+            None
+        } else {
+            Some(index.add_or_replace(&documents, Some("id")).await.map_err(unavailable)?)
+        };
+        self.wait(deleted).await?;
+        if let Some(added) = added {
+            self.wait(added).await?;
+        }
+        Ok(())
+    }
+
+    async fn search(&self, request: &SearchRequest) -> Result<SearchResults, SearchError> {
+        let index = self.index();
+        let filter = Self::filter_expression(&request.filter, None);
+        let sort = Self::sort(request);
+        let sort_refs: Vec<&str> = sort.iter().map(String::as_str).collect();
+        let page = request.offset / request.limit.max(1) + 1;
+        let mut query = index.search();
+        query
+            .with_query(&request.query)
+            .with_filter(&filter)
+            .with_distinct("courseId")
+            .with_facets(Selectors::Some(&FACETS))
+            .with_hits_per_page(request.limit.max(1))
+            .with_page(page)
+            .with_attributes_to_retrieve(Selectors::Some(&["courseId", "offeringId", "_geo"]))
+            .with_attributes_to_highlight(Selectors::Some(&["title"]))
+            .with_attributes_to_crop(Selectors::Some(&[("description", Some(24))]))
+            .with_highlight_pre_tag("<em>")
+            .with_highlight_post_tag("</em>");
+        if !sort_refs.is_empty() {
+            query.with_sort(&sort_refs);
+        }
+        let results: MeiliResults<HitDoc> = query.execute().await.map_err(unavailable)?;
+        let page_courses: Vec<String> = results.hits.iter().map(|h| h.result.course_id.clone()).collect();
+
+        // The matching offerings of the page's courses: the same filters, without distinct.
+        let mut offerings: HashMap<String, Vec<HitDoc>> = HashMap::new();
+        if !page_courses.is_empty() {
+            let filter = Self::filter_expression(&request.filter, Some(&page_courses));
+            let mut query = index.search();
+            query
+                .with_query(&request.query)
+                .with_filter(&filter)
+                .with_limit(1000)
+                .with_attributes_to_retrieve(Selectors::Some(&["courseId", "offeringId", "_geo"]));
+            let matching: MeiliResults<HitDoc> = query.execute().await.map_err(unavailable)?;
+            for hit in matching.hits {
+                offerings.entry(hit.result.course_id.clone()).or_default().push(hit.result);
+            }
+        }
+        let near = request.filter.near;
+        let hits = results
+            .hits
+            .into_iter()
+            .filter_map(|hit| {
+                let course_id = Uuid::parse_str(&hit.result.course_id).ok()?;
+                let docs = offerings.remove(&hit.result.course_id).unwrap_or_default();
+                let distance_km = near.and_then(|n| {
+                    docs.iter()
+                        .filter_map(|d| d.geo.map(|g| haversine_km(n.lat, n.lng, g.lat, g.lng)))
+                        .min_by(f64::total_cmp)
+                        .map(|d| (d * 10.0).round() / 10.0)
+                });
+                let offering_ids = docs
+                    .iter()
+                    .filter_map(|d| d.offering_id.as_deref().and_then(|o| Uuid::parse_str(o).ok()))
+                    .collect();
+                let formatted = hit.formatted_result.unwrap_or_default();
+                let text = |name: &str| formatted.get(name).and_then(|v| v.as_str()).map(str::to_owned);
+                Some(CourseHit {
+                    course_id,
+                    offering_ids,
+                    distance_km,
+                    title_highlight: text("title"),
+                    description_snippet: if request.query.trim().is_empty() {
+                        None
+                    } else {
+                        text("description")
+                    },
+                })
+            })
+            .collect();
+        let distribution = results.facet_distribution.unwrap_or_default();
+        let facet = |name: &str, limit: usize| -> Vec<(String, usize)> {
+            top_facets(distribution.get(name).cloned().unwrap_or_default(), limit)
+        };
+        Ok(SearchResults {
+            total_courses: results.total_hits.or(results.estimated_total_hits).unwrap_or(0),
+            hits,
+            facets: Facets {
+                skills: facet("skillIds", 50),
+                dqr_levels: facet("dqrLevel", 8),
+                formats: facet("format", 10),
+                schedules: facet("schedule", 10),
+                funding: facet("funding", 10),
+                bundeslaender: facet("bundesland", 16),
+                languages: facet("languages", 20),
+            },
+            processing_time_ms: results.processing_time_ms as u64,
+        })
+    }
+
+    async fn suggest(&self, prefix: &str, limit: usize) -> Result<Vec<Suggestion>, SearchError> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct TitleDoc {
+            course_id: String,
+            title: String,
+        }
+        let index = self.index();
+        let mut query = index.search();
+        query
+            .with_query(prefix)
+            .with_filter("status = \"PUBLISHED\"")
+            .with_distinct("courseId")
+            .with_limit(limit * 3)
+            .with_attributes_to_retrieve(Selectors::Some(&["courseId", "title"]));
+        let results: MeiliResults<TitleDoc> = query.execute().await.map_err(unavailable)?;
+        let mut seen = HashSet::new();
+        Ok(results
+            .hits
+            .into_iter()
+            .filter_map(|h| {
+                Some(Suggestion {
+                    course_id: Uuid::parse_str(&h.result.course_id).ok()?,
+                    title: h.result.title,
+                })
+            })
+            .filter(|s| seen.insert(s.title.clone()))
+            .take(limit)
+            .collect())
+    }
+
+    async fn document_ids(&self) -> Result<Vec<String>, SearchError> {
+        #[derive(Deserialize)]
+        struct IdDoc {
+            id: String,
+        }
+        let index = self.index();
+        let mut ids = Vec::new();
+        let mut offset = 0;
+        loop {
+            let mut query = DocumentsQuery::new(&index);
+            query.with_offset(offset).with_limit(1000).with_fields(["id"]);
+            let page: DocumentsResults<IdDoc> = query.execute().await.map_err(unavailable)?;
+            let n = page.results.len();
+            ids.extend(page.results.into_iter().map(|d| d.id));
+            if n < 1000 {
+                return Ok(ids);
+            }
+            offset += n;
+        }
+    }
+
+    /// Builds a fresh index with the settings and all documents, then swaps it in and deletes the
+    /// old one: searches never see a partial index.
+    async fn rebuild(&self, documents: Vec<OfferingDocument>) -> Result<(), SearchError> {
+        let staging = format!("{}_rebuild_{}", self.uid, Uuid::now_v7().simple());
+        self.prepare_index(&staging).await?;
+        let index = self.client.index(&staging);
+        for chunk in documents.chunks(10_000) {
+            let task = index.add_or_replace(chunk, Some("id")).await.map_err(unavailable)?;
+            self.wait(task).await?;
+        }
+        let swap = SwapIndexes { indexes: (self.uid.clone(), staging.clone()), rename: None };
+        let task = self.client.swap_indexes([&swap]).await.map_err(unavailable)?;
+        self.wait(task).await?;
+        let task = self.client.delete_index(&staging).await.map_err(unavailable)?;
+        self.wait(task).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_setting_in_the_config_reaches_meilisearch() -> Result<(), SearchError> {
+        let raw: serde_json::Value =
+            serde_json::from_str(SETTINGS).map_err(|e| SearchError::Internal(e.to_string()))?;
+        let parsed = serde_json::to_value(settings()?).map_err(|e| SearchError::Internal(e.to_string()))?;
+        let keys = |v: &serde_json::Value| -> Vec<String> {
+            v.as_object()
+                .map(|o| o.iter().filter(|(_, v)| !v.is_null()).map(|(k, _)| k.clone()).collect())
+                .unwrap_or_default()
+        };
+        let mut expected = keys(&raw);
+        expected.sort();
+        let mut got = keys(&parsed);
+        got.sort();
+        assert_eq!(got, expected, "a key of search-config/courses.json is not understood by the SDK");
+        Ok(())
+    }
+
+    #[test]
+    fn filters_become_one_expression() {
+        let filter = SearchFilter {
+            formats: vec!["ONLINE".into()],
+            dqr_levels: vec![5, 6],
+            start_from: Some(10),
+            near: Some(super::super::query::Near { lat: 50.9, lng: 11.6, radius_km: 30.0 }),
+            ..SearchFilter::default()
+        };
+        assert_eq!(
+            MeiliBackend::filter_expression(&filter, None),
+            "status = \"PUBLISHED\" AND format IN [\"ONLINE\"] AND dqrLevel IN [5, 6] AND ((start >= 10) OR rollingStart = true) AND _geoRadius(50.9, 11.6, 30000)"
+        );
+    }
+}
