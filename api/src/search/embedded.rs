@@ -435,55 +435,23 @@ impl Inner {
         };
         let query: Box<dyn Query> =
             if clauses.is_empty() { Box::new(AllQuery) } else { Box::new(BooleanQuery::new(clauses)) };
-        let limit = (searcher.num_docs() as usize).max(1);
-        let matched = searcher.search(&query, &TopDocs::with_limit(limit)).map_err(engine_error)?;
-
-        // Per segment: the columns read for every matching document.
-        let mut segments: Vec<Option<SegmentColumns>> =
-            (0..searcher.segment_readers().len()).map(|_| None).collect();
+        let collector = CourseCollector { near: request.filter.near, scoring: !stems.is_empty() };
+        let fruits = searcher.search(&query, &collector).map_err(engine_error)?;
         let mut courses: HashMap<String, CourseAgg> = HashMap::new();
-        let near = request.filter.near;
-        let mut ord_text = String::new();
-        for (score, address) in matched {
-            let slot = &mut segments[address.segment_ord as usize];
-            if slot.is_none() {
-                *slot = Some(SegmentColumns::new(searcher.segment_reader(address.segment_ord))?);
-            }
-            let Some(columns) = slot.as_mut() else { continue };
-            let doc = address.doc_id;
-            let distance = match near {
-                Some(near) => {
-                    let (lat, lng) = (
-                        columns.lat.first(doc).unwrap_or(f64::NAN),
-                        columns.lng.first(doc).unwrap_or(f64::NAN),
-                    );
-                    if lat.is_nan() {
-                        continue;
-                    }
-                    let km = haversine_km(near.lat, near.lng, lat, lng);
-                    if km > near.radius_km {
-                        continue;
-                    }
-                    Some(km)
+        for (course, agg) in fruits.into_iter().flatten() {
+            match courses.get_mut(&course) {
+                Some(existing) => existing.merge(agg),
+                None => {
+                    courses.insert(course, agg);
                 }
-                None => None,
-            };
-            let course = columns.course_id(doc, &mut ord_text)?;
-            let entry = courses.entry(course).or_insert_with(|| CourseAgg::new(address));
-            entry.docs.push(address);
-            entry.score = entry.score.max(score);
-            let start = columns.start.first(doc).unwrap_or(i64::MAX);
-            entry.start = entry.start.min(start);
-            let price = columns.price.first(doc).unwrap_or(i64::MAX);
-            entry.price_min = entry.price_min.min(price);
-            entry.updated = entry.updated.max(columns.updated.first(doc).unwrap_or(0));
-            if let Some(km) = distance {
-                entry.distance = Some(entry.distance.map_or(km, |d: f64| d.min(km)));
-            }
-            if let Some(b) = columns.one_str(&columns.bundesland, doc, &mut ord_text)? {
-                entry.bundeslaender.insert(b);
             }
         }
+        let mut segments: Vec<Option<SegmentColumns>> = searcher
+            .segment_readers()
+            .iter()
+            .map(|reader| SegmentColumns::new(reader).map(Some))
+            .collect::<Result<_, _>>()?;
+        let mut ord_text = String::new();
 
         let facets = self.facets(&courses, &mut segments, &searcher)?;
         let total_courses = courses.len();
@@ -724,6 +692,122 @@ impl CourseAgg {
     }
 }
 
+impl CourseAgg {
+    fn merge(&mut self, other: CourseAgg) {
+        self.docs.extend(other.docs);
+        self.score = self.score.max(other.score);
+        self.start = self.start.min(other.start);
+        self.price_min = self.price_min.min(other.price_min);
+        self.updated = self.updated.max(other.updated);
+        self.distance = match (self.distance, other.distance) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        self.bundeslaender.extend(other.bundeslaender);
+    }
+}
+
+/// Aggregates matching documents per course while the query runs, reading fast fields in place:
+/// no list of all matches is built, and each course id is decoded once per segment.
+struct CourseCollector {
+    near: Option<super::query::Near>,
+    scoring: bool,
+}
+
+struct SegmentCourseCollector {
+    segment_ord: u32,
+    near: Option<super::query::Near>,
+    columns: SegmentColumns,
+    by_ord: HashMap<u64, (CourseAgg, Vec<u64>)>,
+}
+
+impl tantivy::collector::Collector for CourseCollector {
+    type Fruit = Vec<Vec<(String, CourseAgg)>>;
+    type Child = SegmentCourseCollector;
+
+    fn for_segment(
+        &self,
+        segment_ord: tantivy::SegmentOrdinal,
+        reader: &tantivy::SegmentReader,
+    ) -> tantivy::Result<Self::Child> {
+        let columns =
+            SegmentColumns::new(reader).map_err(|e| tantivy::TantivyError::InternalError(e.to_string()))?;
+        Ok(SegmentCourseCollector { segment_ord, near: self.near, columns, by_ord: HashMap::new() })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        self.scoring
+    }
+
+    fn merge_fruits(&self, fruits: Vec<Vec<(String, CourseAgg)>>) -> tantivy::Result<Self::Fruit> {
+        Ok(fruits)
+    }
+}
+
+impl tantivy::collector::SegmentCollector for SegmentCourseCollector {
+    type Fruit = Vec<(String, CourseAgg)>;
+
+    fn collect(&mut self, doc: tantivy::DocId, score: tantivy::Score) {
+        let c = &self.columns;
+        let distance = match self.near {
+            Some(near) => {
+                let lat = c.lat.first(doc).unwrap_or(f64::NAN);
+                let lng = c.lng.first(doc).unwrap_or(f64::NAN);
+                if lat.is_nan() {
+                    return;
+                }
+                let km = haversine_km(near.lat, near.lng, lat, lng);
+                if km > near.radius_km {
+                    return;
+                }
+                Some(km)
+            }
+            None => None,
+        };
+        let Some(ord) = c.course_id.term_ords(doc).next() else { return };
+        let address = DocAddress::new(self.segment_ord, doc);
+        let (agg, bundesland_ords) =
+            self.by_ord.entry(ord).or_insert_with(|| (CourseAgg::new(address), Vec::new()));
+        agg.docs.push(address);
+        agg.score = agg.score.max(score);
+        agg.start = agg.start.min(c.start.first(doc).unwrap_or(i64::MAX));
+        agg.price_min = agg.price_min.min(c.price.first(doc).unwrap_or(i64::MAX));
+        agg.updated = agg.updated.max(c.updated.first(doc).unwrap_or(0));
+        if let Some(km) = distance {
+            agg.distance = Some(agg.distance.map_or(km, |d: f64| d.min(km)));
+        }
+        if let Some(column) = &c.bundesland {
+            for b in column.term_ords(doc) {
+                if !bundesland_ords.contains(&b) {
+                    bundesland_ords.push(b);
+                }
+            }
+        }
+    }
+
+    fn harvest(self) -> Self::Fruit {
+        let mut text = String::new();
+        let mut out = Vec::with_capacity(self.by_ord.len());
+        for (ord, (mut agg, bundesland_ords)) in self.by_ord {
+            text.clear();
+            if !matches!(self.columns.course_id.ord_to_str(ord, &mut text), Ok(true)) {
+                continue;
+            }
+            let course = text.clone();
+            if let Some(column) = &self.columns.bundesland {
+                for b in bundesland_ords {
+                    text.clear();
+                    if matches!(column.ord_to_str(b, &mut text), Ok(true)) {
+                        agg.bundeslaender.insert(text.clone());
+                    }
+                }
+            }
+            out.push((course, agg));
+        }
+        out
+    }
+}
+
 fn sort_courses(courses: &mut [(String, CourseAgg)], sort: SearchSort) {
     courses.sort_by(|(a_id, a), (b_id, b)| {
         let primary = match sort {
@@ -758,8 +842,6 @@ struct SegmentColumns {
     updated: tantivy::columnar::Column<i64>,
     lat: tantivy::columnar::Column<f64>,
     lng: tantivy::columnar::Column<f64>,
-    /// Course ids by term ordinal, decoded once per segment.
-    course_names: HashMap<u64, String>,
 }
 
 impl SegmentColumns {
@@ -785,19 +867,7 @@ impl SegmentColumns {
             updated: ff.i64("updated").map_err(engine_error)?,
             lat: ff.f64("lat").map_err(engine_error)?,
             lng: ff.f64("lng").map_err(engine_error)?,
-            course_names: HashMap::new(),
         })
-    }
-
-    fn course_id(&mut self, doc: u32, text: &mut String) -> Result<String, SearchError> {
-        let ord = self.course_id.term_ords(doc).next().unwrap_or(u64::MAX);
-        if let Some(name) = self.course_names.get(&ord) {
-            return Ok(name.clone());
-        }
-        text.clear();
-        self.course_id.ord_to_str(ord, text).map_err(engine_error)?;
-        self.course_names.insert(ord, text.clone());
-        Ok(text.clone())
     }
 
     fn one_str(

@@ -31,6 +31,8 @@ impl std::fmt::Display for SearchError {
     }
 }
 
+impl std::error::Error for SearchError {}
+
 impl From<SearchError> for ApiError {
     fn from(err: SearchError) -> Self {
         tracing::warn!(error = %err, "search failed");
