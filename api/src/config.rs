@@ -65,11 +65,13 @@ pub struct SearchSettings {
     pub meili_master_key: Option<SecretString>,
     /// The Meilisearch index of the courses.
     pub meili_index: String,
+    /// Run the indexing worker in this instance (turn off for instances that only serve requests).
+    pub worker: bool,
 }
 
 impl Default for SearchSettings {
     fn default() -> Self {
-        Self { meili_url: None, meili_master_key: None, meili_index: "courses".into() }
+        Self { meili_url: None, meili_master_key: None, meili_index: "courses".into(), worker: true }
     }
 }
 
@@ -197,6 +199,9 @@ impl Settings {
         }
         if let Some(v) = get("MEILI_URL") {
             self.search.meili_url = Some(v);
+        }
+        if let Some(v) = get("APP_SEARCH_WORKER") {
+            self.search.worker = parse_bool("APP_SEARCH_WORKER", &v)?;
         }
         if let Some(v) = get("MEILI_INDEX") {
             self.search.meili_index = v;

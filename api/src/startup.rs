@@ -35,7 +35,7 @@ const MAX_BATCH: usize = 10;
 pub struct Application {
     port: u16,
     server: Server,
-    worker: tokio::task::JoinHandle<()>,
+    worker: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Application {
@@ -66,8 +66,10 @@ impl Application {
         let jwt = Arc::new(JwtKeys::from_settings(&settings.auth, &settings.data_dir)?);
         let options = SchemaOptions { introspection: !settings.is_production() };
         let indexing = Arc::new(IndexingStats::default());
-        let worker = Worker::new(db.clone(), search.clone(), indexing.clone());
-        let worker = tokio::spawn(worker.run());
+        let worker = settings
+            .search
+            .worker
+            .then(|| tokio::spawn(Worker::new(db.clone(), search.clone(), indexing.clone()).run()));
         let state =
             AppState { db, jwt, events: EventBus::new(), settings: Arc::new(settings), search, indexing };
         let schema = build_schema(state.clone(), options);
@@ -134,7 +136,9 @@ impl Application {
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
-        self.worker.abort();
+        if let Some(worker) = self.worker {
+            worker.abort();
+        }
         result
     }
 }

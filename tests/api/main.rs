@@ -6,6 +6,7 @@ mod demo;
 mod helpers;
 mod needs;
 mod organizations;
+mod outbox;
 mod search;
 mod search_meili;
 mod server;
