@@ -8,7 +8,6 @@ mod needs;
 mod organizations;
 mod outbox;
 mod search;
-mod search_meili;
 mod server;
 mod skills;
 mod subscriptions;

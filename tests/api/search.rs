@@ -443,50 +443,6 @@ pub async fn writes_survive_an_engine_outage(inner: Backend) {
     assert!(ready["search"]["failedBatches"].as_u64().unwrap_or(0) >= 1, "{ready}");
 }
 
-mod embedded {
-    use super::*;
-    use crate::helpers::spawn_app;
-
-    #[tokio::test]
-    async fn typos_stemming_and_compounds() {
-        super::typos_stemming_and_compounds(&spawn_app().await).await;
-    }
-
-    #[tokio::test]
-    async fn radius_and_distance_order() {
-        super::radius_and_distance_order(&spawn_app().await).await;
-    }
-
-    #[tokio::test]
-    async fn facets_match_the_database() {
-        super::facets_match_the_database(&spawn_app().await).await;
-    }
-
-    #[tokio::test]
-    async fn archived_courses_leave_within_a_worker_cycle() {
-        super::archived_courses_leave_within_a_worker_cycle(&spawn_app().await).await;
-    }
-
-    #[tokio::test]
-    async fn bad_search_input_names_the_field() {
-        super::bad_search_input_names_the_field(&spawn_app().await).await;
-    }
-
-    #[tokio::test]
-    async fn reindex_and_search_check() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let index = api::search::embedded::EmbeddedIndex::open(&dir.path().join("index")).expect("index");
-        super::reindex_and_check(Arc::new(index)).await;
-    }
-
-    #[tokio::test]
-    async fn writes_survive_an_engine_outage() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let index = api::search::embedded::EmbeddedIndex::open(&dir.path().join("index")).expect("index");
-        super::writes_survive_an_engine_outage(Arc::new(index)).await;
-    }
-}
-
 /// `reindex` rebuilds a complete index; `search-check` sees drift the outbox did not carry.
 pub async fn reindex_and_check(backend: Backend) {
     let app = spawn_app_with_search(|_| {}, Some(backend.clone())).await;
@@ -517,3 +473,107 @@ pub async fn reindex_and_check(backend: Backend) {
     assert!(!ids(&search(&app, "Projektmanagement", json!({})).await).contains(&f.project));
     assert!(ids(&search(&app, "Schweißen", json!({})).await).contains(&f.welding));
 }
+
+/// Meilisearch for the contract tests, from `MEILI_URL` and `MEILI_MASTER_KEY`; `None` (and a line
+/// saying the test was skipped) without.
+fn meili() -> Option<(String, Option<String>)> {
+    match std::env::var("MEILI_URL") {
+        Ok(url) if !url.trim().is_empty() => Some((url, std::env::var("MEILI_MASTER_KEY").ok())),
+        _ => {
+            eprintln!("skipped: MEILI_URL is not set, so this Meilisearch contract test did not run");
+            None
+        }
+    }
+}
+
+/// A fresh index per test, deleted afterwards.
+fn meili_index() -> String {
+    format!("test_courses_{}", uuid::Uuid::new_v4().simple())
+}
+
+async fn meili_app() -> Option<(TestApp, String)> {
+    let (url, key) = meili()?;
+    let index = meili_index();
+    let uid = index.clone();
+    let app = crate::helpers::spawn_app_with(move |s| {
+        s.search.meili_url = Some(url);
+        s.search.meili_master_key = key.map(secrecy::SecretString::from);
+        s.search.meili_index = uid;
+    })
+    .await;
+    Some((app, index))
+}
+
+async fn drop_meili_index(index: &str) {
+    if let Some((url, key)) = meili()
+        && let Ok(client) = meilisearch_sdk::client::Client::new(url, key)
+    {
+        let _ = client.delete_index(index).await;
+    }
+}
+
+async fn meili_backend() -> Option<(Backend, String)> {
+    let (url, key) = meili()?;
+    let index = meili_index();
+    let backend =
+        api::search::meili::MeiliBackend::connect(&url, key.as_deref(), &index).await.expect("Meilisearch");
+    Some((Arc::new(backend), index))
+}
+
+fn embedded_backend(dir: &tempfile::TempDir) -> Backend {
+    Arc::new(api::search::embedded::EmbeddedIndex::open(&dir.path().join("index")).expect("index"))
+}
+
+/// Every case against both backends: `embedded::case` always, `meilisearch::case` with `MEILI_URL`.
+macro_rules! contract {
+    (apps: $($case:ident),* ; backends: $($backend_case:ident),*) => {
+        mod embedded {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    super::$case(&crate::helpers::spawn_app().await).await;
+                }
+            )*
+            $(
+                #[tokio::test]
+                async fn $backend_case() {
+                    let dir = tempfile::tempdir().expect("temp dir");
+                    super::$backend_case(super::embedded_backend(&dir)).await;
+                }
+            )*
+        }
+
+        mod meilisearch {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    let Some((app, index)) = super::meili_app().await else { return };
+                    super::$case(&app).await;
+                    super::drop_meili_index(&index).await;
+                }
+            )*
+            $(
+                #[tokio::test]
+                async fn $backend_case() {
+                    let Some((backend, index)) = super::meili_backend().await else { return };
+                    super::$backend_case(backend).await;
+                    super::drop_meili_index(&index).await;
+                }
+            )*
+
+            #[tokio::test]
+            async fn settings_that_meilisearch_rejects_stop_start_up() {
+                let Some((url, key)) = super::meili() else { return };
+                // An index uid Meilisearch refuses fails the settings step: start-up must stop.
+                let result = api::search::meili::MeiliBackend::connect(&url, key.as_deref(), "not a valid uid!").await;
+                assert!(result.is_err());
+            }
+        }
+    };
+}
+
+contract!(
+    apps: typos_stemming_and_compounds, radius_and_distance_order, facets_match_the_database,
+        archived_courses_leave_within_a_worker_cycle, bad_search_input_names_the_field;
+    backends: writes_survive_an_engine_outage, reindex_and_check
+);
