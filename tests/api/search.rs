@@ -448,6 +448,12 @@ pub async fn reindex_and_check(backend: Backend) {
     let app = spawn_app_with_search(|_| {}, Some(backend.clone())).await;
     let f = fixture(&app).await;
     let db = app.db().await;
+    // Let the worker finish every queued change first: a batch it holds could re-add what the
+    // test removes behind the outbox's back.
+    eventually(Duration::from_secs(20), "outbox drained", || async {
+        (api::search::outbox::lag(&db).await.map(|l| l.pending).unwrap_or(1) == 0).then_some(())
+    })
+    .await;
     let clean = api::search::check(&db, backend.as_ref()).await.expect("check");
     assert!(clean.is_clean(), "{clean}");
     assert_eq!(clean.database_documents, 5, "{clean}");

@@ -180,6 +180,35 @@ mod tests {
         Ok(())
     }
 
+    /// A key pair made for this test only (`openssl genpkey -algorithm ed25519`).
+    const TEST_PRIVATE: &str = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIPpSTtg6hC8h7Z3rPvVBi+nn8wdknXKUcL7muT3qLhiY\n-----END PRIVATE KEY-----\n";
+    const TEST_PUBLIC: &str = "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAc/3V8IwuMNT4fHSbvJhkdHzHfjG+Yhwhe2wfyA8qiII=\n-----END PUBLIC KEY-----\n";
+
+    #[test]
+    fn key_files_sign_with_eddsa_and_hs256_tokens_are_refused() -> anyhow::Result<()> {
+        let dir = std::env::temp_dir().join(format!("bm-ed-{}", Uuid::now_v7()));
+        std::fs::create_dir_all(&dir)?;
+        std::fs::write(dir.join("private.pem"), TEST_PRIVATE)?;
+        std::fs::write(dir.join("public.pem"), TEST_PUBLIC)?;
+        let settings = AuthSettings {
+            jwt_private_key_file: Some(dir.join("private.pem")),
+            jwt_public_key_file: Some(dir.join("public.pem")),
+            jwt_secret: Some(SecretString::from("x".repeat(40))),
+            ..AuthSettings::default()
+        };
+        let keys = JwtKeys::from_settings(&settings, &dir)?;
+        let user_id = Uuid::now_v7();
+        let token = keys.issue(user_id)?;
+        assert!(token.starts_with("eyJ0eXAiOiJKV1QiLCJhbGciOiJFZERTQSJ9"), "an EdDSA header: {token}");
+        assert_eq!(keys.verify(&token), Some(AuthUser { user_id }));
+        // The algorithm is pinned: a token signed with the (ignored) HS256 secret does not pass.
+        let hs =
+            JwtKeys::hs256(&SecretString::from("x".repeat(40)), &AuthSettings::default()).issue(user_id)?;
+        assert_eq!(keys.verify(&hs), None);
+        std::fs::remove_dir_all(&dir)?;
+        Ok(())
+    }
+
     #[test]
     fn a_generated_secret_is_kept() -> anyhow::Result<()> {
         let dir = std::env::temp_dir().join(format!("bm-jwt-{}", Uuid::now_v7()));

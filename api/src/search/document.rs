@@ -34,6 +34,9 @@ pub struct OfferingDocument {
     pub skill_ids: Vec<String>,
     pub skill_labels: Vec<String>,
     pub keywords: Vec<String>,
+    /// Words of title, skills and keywords with umlauts or ß, also spelt "ae"/"ss" and "a": engines
+    /// whose tokenizer does not fold them still find "Schweissen" and "Fuehrung".
+    pub folded_words: Vec<String>,
     pub provider_id: String,
     pub provider_name: String,
     pub city: Option<String>,
@@ -131,6 +134,7 @@ fn documents_of(
         skill_ids: skills.iter().map(|s| s.id.clone()).collect(),
         skill_labels: skills.iter().map(|s| s.label.clone()).collect(),
         keywords: json_list::decode(&course.keywords),
+        folded_words: Vec::new(),
         provider_id: provider.id.to_string(),
         provider_name: provider.name.clone(),
         city: provider.city.clone(),
@@ -151,6 +155,12 @@ fn documents_of(
         geo: None,
         updated: course.updated_at.timestamp(),
     };
+    let mut base = base;
+    let mut texts: Vec<&str> = vec![&course.title];
+    texts.extend(skills.iter().map(|s| s.label.as_str()));
+    let keywords: Vec<String> = json_list::decode(&course.keywords);
+    texts.extend(keywords.iter().map(String::as_str));
+    base.folded_words = folded_words(&texts);
     let single = course.rolling_start || course.format == CourseFormat::Online || offerings.is_empty();
     if single {
         let earliest = offerings.iter().min_by_key(|o| o.start_date);
@@ -208,6 +218,23 @@ pub fn bundesland_name(b: entity::organization::Bundesland) -> &'static str {
         SchleswigHolstein => "SCHLESWIG_HOLSTEIN",
         Thueringen => "THUERINGEN",
     }
+}
+
+/// The words with umlauts or ß, in both ASCII spellings.
+pub fn folded_words(texts: &[&str]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for text in texts {
+        for word in text.split(|c: char| !c.is_alphanumeric()) {
+            if word.chars().any(|c| "äöüÄÖÜß".contains(c)) {
+                for spelling in skills::fold(word).split(' ') {
+                    if !out.iter().any(|w| w == spelling) {
+                        out.push(spelling.to_owned());
+                    }
+                }
+            }
+        }
+    }
+    out
 }
 
 /// The words of a text folded for the compound field: lower case, umlauts written out.

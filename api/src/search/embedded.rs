@@ -42,6 +42,8 @@ const WRITER_MEMORY: usize = 64 * 1024 * 1024;
 struct Fields {
     id: Field,
     course_id: Field,
+    course_hi: Field,
+    course_lo: Field,
     offering_id: Field,
     title: Field,
     title_plain: Field,
@@ -83,6 +85,9 @@ fn schema() -> (Schema, Fields) {
     let fields = Fields {
         id: b.add_text_field("id", STRING | STORED | FAST),
         course_id: b.add_text_field("courseId", STRING | STORED | FAST),
+        // The course id as numbers: grouping by course reads no dictionary.
+        course_hi: b.add_u64_field("courseHi", FAST),
+        course_lo: b.add_u64_field("courseLo", FAST),
         offering_id: b.add_text_field("offeringId", STRING | STORED | FAST),
         title: b.add_text_field("title", text(STEMMED, true)),
         title_plain: b.add_text_field("titlePlain", text(PLAIN, false)),
@@ -218,6 +223,9 @@ impl Inner {
         let mut d = TantivyDocument::default();
         d.add_text(f.id, &doc.id);
         d.add_text(f.course_id, &doc.course_id);
+        let key = Uuid::parse_str(&doc.course_id).map(|u| u.as_u128()).unwrap_or_default();
+        d.add_u64(f.course_hi, (key >> 64) as u64);
+        d.add_u64(f.course_lo, key as u64);
         d.add_text(f.offering_id, doc.offering_id.as_deref().unwrap_or(""));
         d.add_text(f.title, &doc.title);
         d.add_text(f.title_plain, &doc.title);
@@ -437,7 +445,7 @@ impl Inner {
             if clauses.is_empty() { Box::new(AllQuery) } else { Box::new(BooleanQuery::new(clauses)) };
         let collector = CourseCollector { near: request.filter.near, scoring: !stems.is_empty() };
         let fruits = searcher.search(&query, &collector).map_err(engine_error)?;
-        let mut courses: HashMap<String, CourseAgg> = HashMap::new();
+        let mut courses: HashMap<Uuid, CourseAgg> = HashMap::new();
         for (course, agg) in fruits.into_iter().flatten() {
             match courses.get_mut(&course) {
                 Some(existing) => existing.merge(agg),
@@ -453,11 +461,11 @@ impl Inner {
             .collect::<Result<_, _>>()?;
         let mut ord_text = String::new();
 
-        let facets = self.facets(&courses, &mut segments, &searcher)?;
+        let facets = self.facets(&courses, &mut segments)?;
         let total_courses = courses.len();
-        let mut ranked: Vec<(String, CourseAgg)> = courses.into_iter().collect();
+        let mut ranked: Vec<(Uuid, CourseAgg)> = courses.into_iter().collect();
         sort_courses(&mut ranked, request.sort);
-        let page: Vec<(String, CourseAgg)> =
+        let page: Vec<(Uuid, CourseAgg)> =
             ranked.into_iter().skip(request.offset).take(request.limit).collect();
 
         let highlight = !stems.is_empty();
@@ -488,8 +496,7 @@ impl Inner {
             (None, None)
         };
         let mut hits = Vec::with_capacity(page.len());
-        for (course_id, agg) in page {
-            let Ok(course_uuid) = Uuid::parse_str(&course_id) else { continue };
+        for (course_uuid, agg) in page {
             let mut offering_ids = Vec::new();
             for address in &agg.docs {
                 if let Some(columns) = segments[address.segment_ord as usize].as_mut()
@@ -523,33 +530,28 @@ impl Inner {
     }
 
     /// Facet counts per value, in matching courses. Course-level values are read from one document
-    /// of each course; the Bundesland may differ per offering and was gathered per document.
+    /// of each course and counted by term ordinal per segment; each ordinal is decoded once. The
+    /// Bundesland may differ per offering and was gathered per document.
     fn facets(
         &self,
-        courses: &HashMap<String, CourseAgg>,
+        courses: &HashMap<Uuid, CourseAgg>,
         segments: &mut [Option<SegmentColumns>],
-        _searcher: &Searcher,
     ) -> Result<Facets, SearchError> {
-        let mut skills: HashMap<String, usize> = HashMap::new();
+        const FIELDS: usize = 5;
+        // [segment][field] → ordinal → courses
+        let mut by_ord: Vec<[HashMap<u64, usize>; FIELDS]> =
+            (0..segments.len()).map(|_| Default::default()).collect();
         let mut dqr: HashMap<String, usize> = HashMap::new();
-        let mut formats: HashMap<String, usize> = HashMap::new();
-        let mut schedules: HashMap<String, usize> = HashMap::new();
-        let mut funding: HashMap<String, usize> = HashMap::new();
-        let mut languages: HashMap<String, usize> = HashMap::new();
         let mut bundeslaender: HashMap<String, usize> = HashMap::new();
-        let mut text = String::new();
         for agg in courses.values() {
-            let Some(columns) = segments[agg.first.segment_ord as usize].as_mut() else { continue };
+            let segment = agg.first.segment_ord as usize;
+            let Some(columns) = segments[segment].as_ref() else { continue };
             let doc = agg.first.doc_id;
-            for (column, counts) in [
-                (&columns.skill_ids, &mut skills),
-                (&columns.format, &mut formats),
-                (&columns.schedule, &mut schedules),
-                (&columns.funding, &mut funding),
-                (&columns.languages, &mut languages),
-            ] {
-                for value in columns_strs(column, doc, &mut text)? {
-                    *counts.entry(value).or_default() += 1;
+            for (i, column) in columns.facet_columns().into_iter().enumerate() {
+                if let Some(column) = column {
+                    for ord in column.term_ords(doc) {
+                        *by_ord[segment][i].entry(ord).or_default() += 1;
+                    }
                 }
             }
             if let Some(level) = columns.dqr.first(doc).filter(|l| *l > 0) {
@@ -559,6 +561,22 @@ impl Inner {
                 *bundeslaender.entry(b.clone()).or_default() += 1;
             }
         }
+        let mut named: [HashMap<String, usize>; FIELDS] = Default::default();
+        let mut text = String::new();
+        for (segment, fields) in by_ord.into_iter().enumerate() {
+            let Some(columns) = segments[segment].as_ref() else { continue };
+            let facet_columns = columns.facet_columns();
+            for (i, counts) in fields.into_iter().enumerate() {
+                let Some(column) = facet_columns[i] else { continue };
+                for (ord, count) in counts {
+                    text.clear();
+                    if column.ord_to_str(ord, &mut text).map_err(engine_error)? {
+                        *named[i].entry(text.clone()).or_default() += count;
+                    }
+                }
+            }
+        }
+        let [skills, formats, schedules, funding, languages] = named;
         Ok(Facets {
             skills: top_facets(skills, 50),
             dqr_levels: top_facets(dqr, 8),
@@ -718,11 +736,11 @@ struct SegmentCourseCollector {
     segment_ord: u32,
     near: Option<super::query::Near>,
     columns: SegmentColumns,
-    by_ord: HashMap<u64, (CourseAgg, Vec<u64>)>,
+    by_course: HashMap<u128, (CourseAgg, Vec<u64>)>,
 }
 
 impl tantivy::collector::Collector for CourseCollector {
-    type Fruit = Vec<Vec<(String, CourseAgg)>>;
+    type Fruit = Vec<Vec<(Uuid, CourseAgg)>>;
     type Child = SegmentCourseCollector;
 
     fn for_segment(
@@ -732,20 +750,20 @@ impl tantivy::collector::Collector for CourseCollector {
     ) -> tantivy::Result<Self::Child> {
         let columns =
             SegmentColumns::new(reader).map_err(|e| tantivy::TantivyError::InternalError(e.to_string()))?;
-        Ok(SegmentCourseCollector { segment_ord, near: self.near, columns, by_ord: HashMap::new() })
+        Ok(SegmentCourseCollector { segment_ord, near: self.near, columns, by_course: HashMap::new() })
     }
 
     fn requires_scoring(&self) -> bool {
         self.scoring
     }
 
-    fn merge_fruits(&self, fruits: Vec<Vec<(String, CourseAgg)>>) -> tantivy::Result<Self::Fruit> {
+    fn merge_fruits(&self, fruits: Vec<Vec<(Uuid, CourseAgg)>>) -> tantivy::Result<Self::Fruit> {
         Ok(fruits)
     }
 }
 
 impl tantivy::collector::SegmentCollector for SegmentCourseCollector {
-    type Fruit = Vec<(String, CourseAgg)>;
+    type Fruit = Vec<(Uuid, CourseAgg)>;
 
     fn collect(&mut self, doc: tantivy::DocId, score: tantivy::Score) {
         let c = &self.columns;
@@ -764,10 +782,11 @@ impl tantivy::collector::SegmentCollector for SegmentCourseCollector {
             }
             None => None,
         };
-        let Some(ord) = c.course_id.term_ords(doc).next() else { return };
+        let key = (u128::from(c.course_hi.first(doc).unwrap_or(0)) << 64)
+            | u128::from(c.course_lo.first(doc).unwrap_or(0));
         let address = DocAddress::new(self.segment_ord, doc);
         let (agg, bundesland_ords) =
-            self.by_ord.entry(ord).or_insert_with(|| (CourseAgg::new(address), Vec::new()));
+            self.by_course.entry(key).or_insert_with(|| (CourseAgg::new(address), Vec::new()));
         agg.docs.push(address);
         agg.score = agg.score.max(score);
         agg.start = agg.start.min(c.start.first(doc).unwrap_or(i64::MAX));
@@ -786,29 +805,26 @@ impl tantivy::collector::SegmentCollector for SegmentCourseCollector {
     }
 
     fn harvest(self) -> Self::Fruit {
-        let mut text = String::new();
-        let mut out = Vec::with_capacity(self.by_ord.len());
-        for (ord, (mut agg, bundesland_ords)) in self.by_ord {
-            text.clear();
-            if !matches!(self.columns.course_id.ord_to_str(ord, &mut text), Ok(true)) {
-                continue;
-            }
-            let course = text.clone();
+        let mut names: HashMap<u64, String> = HashMap::new();
+        let mut out = Vec::with_capacity(self.by_course.len());
+        for (key, (mut agg, bundesland_ords)) in self.by_course {
             if let Some(column) = &self.columns.bundesland {
-                for b in bundesland_ords {
-                    text.clear();
-                    if matches!(column.ord_to_str(b, &mut text), Ok(true)) {
-                        agg.bundeslaender.insert(text.clone());
-                    }
+                for ord in bundesland_ords {
+                    let name = names.entry(ord).or_insert_with(|| {
+                        let mut text = String::new();
+                        let _ = column.ord_to_str(ord, &mut text);
+                        text
+                    });
+                    agg.bundeslaender.insert(name.clone());
                 }
             }
-            out.push((course, agg));
+            out.push((Uuid::from_u128(key), agg));
         }
         out
     }
 }
 
-fn sort_courses(courses: &mut [(String, CourseAgg)], sort: SearchSort) {
+fn sort_courses(courses: &mut [(Uuid, CourseAgg)], sort: SearchSort) {
     courses.sort_by(|(a_id, a), (b_id, b)| {
         let primary = match sort {
             SearchSort::Relevance => b.score.total_cmp(&a.score),
@@ -828,7 +844,8 @@ fn sort_courses(courses: &mut [(String, CourseAgg)], sort: SearchSort) {
 }
 
 struct SegmentColumns {
-    course_id: tantivy::columnar::StrColumn,
+    course_hi: tantivy::columnar::Column<u64>,
+    course_lo: tantivy::columnar::Column<u64>,
     offering_id: tantivy::columnar::StrColumn,
     skill_ids: Option<tantivy::columnar::StrColumn>,
     format: Option<tantivy::columnar::StrColumn>,
@@ -845,6 +862,17 @@ struct SegmentColumns {
 }
 
 impl SegmentColumns {
+    /// The course-level string facets, in the order `facets` counts them.
+    fn facet_columns(&self) -> [Option<&tantivy::columnar::StrColumn>; 5] {
+        [
+            self.skill_ids.as_ref(),
+            self.format.as_ref(),
+            self.schedule.as_ref(),
+            self.funding.as_ref(),
+            self.languages.as_ref(),
+        ]
+    }
+
     fn new(reader: &tantivy::SegmentReader) -> Result<Self, SearchError> {
         let ff = reader.fast_fields();
         let required = |name: &str| -> Result<tantivy::columnar::StrColumn, SearchError> {
@@ -853,7 +881,8 @@ impl SegmentColumns {
                 .ok_or_else(|| SearchError::Internal(format!("no column {name}")))
         };
         Ok(Self {
-            course_id: required("courseId")?,
+            course_hi: ff.u64("courseHi").map_err(engine_error)?,
+            course_lo: ff.u64("courseLo").map_err(engine_error)?,
             offering_id: required("offeringId")?,
             skill_ids: ff.str("skillIds").map_err(engine_error)?,
             format: ff.str("format").map_err(engine_error)?,

@@ -141,3 +141,28 @@ pub async fn check(db: &sea_orm::DatabaseConnection, backend: &dyn SearchBackend
         pending_changes: pending,
     })
 }
+
+/// A new or emptied index (first start, or an embedded index rebuilt after a schema change) gets every
+/// published course queued, so it fills without a manual `reindex`.
+pub async fn fill_if_empty(
+    db: &sea_orm::DatabaseConnection,
+    backend: &dyn SearchBackend,
+) -> anyhow::Result<()> {
+    use entity::course::{self, CourseStatus};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
+    if !backend.document_ids().await.map_err(|e| anyhow::anyhow!("{e}"))?.is_empty() {
+        return Ok(());
+    }
+    let published: Vec<uuid::Uuid> = course::Entity::find()
+        .select_only()
+        .column(course::Column::Id)
+        .filter(course::Column::Status.eq(CourseStatus::Published))
+        .into_tuple()
+        .all(db)
+        .await?;
+    if !published.is_empty() {
+        tracing::info!(courses = published.len(), "search index is empty: queueing every published course");
+        outbox::enqueue(db, published).await.map_err(|e| anyhow::anyhow!("{}", e.message()))?;
+    }
+    Ok(())
+}
