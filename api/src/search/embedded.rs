@@ -309,20 +309,22 @@ impl Inner {
                 5..=8 => 1,
                 _ => 2,
             };
-            for (field, boost) in [
-                (f.title, 6.0),
-                (f.skills_text, 5.0),
-                (f.keywords, 4.0),
-                (f.subtitle, 3.0),
-                (f.provider_name, 2.0),
-                (f.description, 1.0),
+            // Typos are forgiven where people look for a course's subject; the long description is
+            // matched exactly (its fuzzy expansion costs most and finds little more).
+            for (field, boost, fuzzy) in [
+                (f.title, 6.0, true),
+                (f.skills_text, 5.0, true),
+                (f.keywords, 4.0, true),
+                (f.subtitle, 3.0, true),
+                (f.provider_name, 2.0, false),
+                (f.description, 1.0, false),
             ] {
                 let term = Term::from_field_text(field, stem);
                 any.push((
                     Occur::Should,
                     boosted(TermQuery::new(term.clone(), IndexRecordOption::WithFreqs), boost),
                 ));
-                if typos > 0 {
+                if fuzzy && typos > 0 {
                     any.push((Occur::Should, boosted(FuzzyTermQuery::new(term, typos, true), boost * 0.4)));
                 }
             }

@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use meilisearch_sdk::client::{Client, SwapIndexes};
-use meilisearch_sdk::documents::{DocumentDeletionQuery, DocumentsQuery, DocumentsResults};
+use meilisearch_sdk::documents::{DocumentsQuery, DocumentsResults};
 use meilisearch_sdk::indexes::Index;
 use meilisearch_sdk::search::{SearchResults as MeiliResults, Selectors};
 use meilisearch_sdk::settings::Settings;
@@ -156,26 +156,35 @@ impl SearchBackend for MeiliBackend {
         "meilisearch"
     }
 
+    /// Upserts the courses' documents in one task, and deletes only those a course no longer has
+    /// (an offering removed, a course archived): a title change is a single task.
     async fn apply(&self, changes: &[CourseDocuments]) -> Result<(), SearchError> {
+        #[derive(Deserialize)]
+        struct IdDoc {
+            id: String,
+        }
         if changes.is_empty() {
             return Ok(());
         }
         let index = self.index();
         let ids: Vec<String> = changes.iter().map(|c| format!("\"{}\"", c.course_id)).collect();
         let filter = format!("courseId IN [{}]", ids.join(", "));
-        let mut deletion = DocumentDeletionQuery::new(&index);
-        deletion.with_filter(&filter);
-        // Tasks of one index run in order: the deletion lands before the new documents.
-        let deleted = index.delete_documents_with(&deletion).await.map_err(unavailable)?;
+        let mut existing_query = DocumentsQuery::new(&index);
+        existing_query.with_filter(&filter).with_fields(["id"]).with_limit(100_000);
+        let existing: DocumentsResults<IdDoc> = existing_query.execute().await.map_err(unavailable)?;
         let documents: Vec<&OfferingDocument> = changes.iter().flat_map(|c| c.documents.iter()).collect();
-        let added = if documents.is_empty() {
-            None
-        } else {
-            Some(index.add_or_replace(&documents, Some("id")).await.map_err(unavailable)?)
-        };
-        self.wait(deleted).await?;
-        if let Some(added) = added {
-            self.wait(added).await?;
+        let keep: HashSet<&str> = documents.iter().map(|d| d.id.as_str()).collect();
+        let gone: Vec<String> =
+            existing.results.into_iter().map(|d| d.id).filter(|id| !keep.contains(id.as_str())).collect();
+        let mut tasks = Vec::new();
+        if !documents.is_empty() {
+            tasks.push(index.add_or_replace(&documents, Some("id")).await.map_err(unavailable)?);
+        }
+        if !gone.is_empty() {
+            tasks.push(index.delete_documents(&gone).await.map_err(unavailable)?);
+        }
+        for task in tasks {
+            self.wait(task).await?;
         }
         Ok(())
     }
@@ -330,8 +339,12 @@ impl SearchBackend for MeiliBackend {
         let staging = format!("{}_rebuild_{}", self.uid, Uuid::now_v7().simple());
         self.prepare_index(&staging).await?;
         let index = self.client.index(&staging);
+        // Enqueue every chunk, then wait: Meilisearch batches consecutive document tasks.
+        let mut tasks = Vec::new();
         for chunk in documents.chunks(10_000) {
-            let task = index.add_or_replace(chunk, Some("id")).await.map_err(unavailable)?;
+            tasks.push(index.add_or_replace(chunk, Some("id")).await.map_err(unavailable)?);
+        }
+        for task in tasks {
             self.wait(task).await?;
         }
         let swap = SwapIndexes { indexes: (self.uid.clone(), staging.clone()), rename: None };
