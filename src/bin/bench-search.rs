@@ -32,6 +32,9 @@ struct Args {
     /// Single changes timed from commit to searchable.
     #[arg(long, default_value_t = 20)]
     changes: usize,
+    /// Measure only this backend: embedded or meilisearch.
+    #[arg(long)]
+    only: Option<String>,
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -66,6 +69,9 @@ async fn main() -> anyhow::Result<()> {
     println!("| backend | measure | value |");
     println!("|---|---|---|");
     for (name, backend) in &backends {
+        if args.only.as_deref().is_some_and(|only| only != *name) {
+            continue;
+        }
         let started = Instant::now();
         backend.rebuild(corpus.clone()).await.map_err(|e| anyhow::anyhow!("{e}"))?;
         let secs = started.elapsed().as_secs_f64();

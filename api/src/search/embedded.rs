@@ -311,20 +311,21 @@ impl Inner {
             };
             // Typos are forgiven where people look for a course's subject; the long description is
             // matched exactly (its fuzzy expansion costs most and finds little more).
-            for (field, boost, fuzzy) in [
-                (f.title, 6.0, true),
-                (f.skills_text, 5.0, true),
-                (f.keywords, 4.0, true),
-                (f.subtitle, 3.0, true),
-                (f.provider_name, 2.0, false),
-                (f.description, 1.0, false),
+            for (field, boost, max_typos) in [
+                (f.title, 6.0, 2),
+                (f.skills_text, 5.0, 2),
+                (f.keywords, 4.0, 1),
+                (f.subtitle, 3.0, 1),
+                (f.provider_name, 2.0, 0),
+                (f.description, 1.0, 0),
             ] {
+                let typos: u8 = typos.min(max_typos);
                 let term = Term::from_field_text(field, stem);
                 any.push((
                     Occur::Should,
                     boosted(TermQuery::new(term.clone(), IndexRecordOption::WithFreqs), boost),
                 ));
-                if fuzzy && typos > 0 {
+                if typos > 0 {
                     any.push((Occur::Should, boosted(FuzzyTermQuery::new(term, typos, true), boost * 0.4)));
                 }
             }
@@ -445,7 +446,9 @@ impl Inner {
         };
         let query: Box<dyn Query> =
             if clauses.is_empty() { Box::new(AllQuery) } else { Box::new(BooleanQuery::new(clauses)) };
-        let collector = CourseCollector { near: request.filter.near, scoring: !stems.is_empty() };
+        // Scores only matter when ranking by relevance; other sorts skip computing them.
+        let scoring = !stems.is_empty() && request.sort == SearchSort::Relevance;
+        let collector = CourseCollector { near: request.filter.near, scoring, sort: request.sort };
         let fruits = searcher.search(&query, &collector).map_err(engine_error)?;
         let mut courses: HashMap<Uuid, CourseAgg> = HashMap::new();
         for (course, agg) in fruits.into_iter().flatten() {
@@ -732,10 +735,13 @@ impl CourseAgg {
 struct CourseCollector {
     near: Option<super::query::Near>,
     scoring: bool,
+    /// Only the fast fields the sort needs are read per document.
+    sort: SearchSort,
 }
 
 struct SegmentCourseCollector {
     segment_ord: u32,
+    sort: SearchSort,
     near: Option<super::query::Near>,
     columns: SegmentColumns,
     by_course: HashMap<u128, (CourseAgg, Vec<u64>)>,
@@ -752,7 +758,13 @@ impl tantivy::collector::Collector for CourseCollector {
     ) -> tantivy::Result<Self::Child> {
         let columns =
             SegmentColumns::new(reader).map_err(|e| tantivy::TantivyError::InternalError(e.to_string()))?;
-        Ok(SegmentCourseCollector { segment_ord, near: self.near, columns, by_course: HashMap::new() })
+        Ok(SegmentCourseCollector {
+            segment_ord,
+            sort: self.sort,
+            near: self.near,
+            columns,
+            by_course: HashMap::new(),
+        })
     }
 
     fn requires_scoring(&self) -> bool {
@@ -791,9 +803,14 @@ impl tantivy::collector::SegmentCollector for SegmentCourseCollector {
             self.by_course.entry(key).or_insert_with(|| (CourseAgg::new(address), Vec::new()));
         agg.docs.push(address);
         agg.score = agg.score.max(score);
-        agg.start = agg.start.min(c.start.first(doc).unwrap_or(i64::MAX));
-        agg.price_min = agg.price_min.min(c.price.first(doc).unwrap_or(i64::MAX));
-        agg.updated = agg.updated.max(c.updated.first(doc).unwrap_or(0));
+        match self.sort {
+            SearchSort::StartDate => agg.start = agg.start.min(c.start.first(doc).unwrap_or(i64::MAX)),
+            SearchSort::PriceAsc | SearchSort::PriceDesc => {
+                agg.price_min = agg.price_min.min(c.price.first(doc).unwrap_or(i64::MAX));
+            }
+            SearchSort::Updated => agg.updated = agg.updated.max(c.updated.first(doc).unwrap_or(0)),
+            SearchSort::Relevance | SearchSort::Distance => {}
+        }
         if let Some(km) = distance {
             agg.distance = Some(agg.distance.map_or(km, |d: f64| d.min(km)));
         }
