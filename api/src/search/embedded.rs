@@ -658,6 +658,11 @@ impl Inner {
             open.writer.add_document(self.to_document(doc)).map_err(engine_error)?;
         }
         open.writer.commit().map_err(engine_error)?;
+        // A rebuilt index is merged into one segment: queries then walk one set of postings.
+        let segments = open.index.searchable_segment_ids().map_err(engine_error)?;
+        if segments.len() > 1 {
+            open.writer.merge(&segments).wait().map_err(engine_error)?;
+        }
         open.reader.reload().map_err(engine_error)?;
         Ok(())
     }
