@@ -14,8 +14,9 @@ use crate::error::ApiResult;
 
 /// Documents per batch at most.
 pub const BATCH: u64 = 1000;
-/// How often an idle worker looks for work.
-pub const POLL: Duration = Duration::from_millis(250);
+/// How often an idle worker looks for work: a change waits at most this long before its batch
+/// starts (well inside the 250 ms batching window).
+pub const POLL: Duration = Duration::from_millis(100);
 const LEASE_SECS: i64 = 60;
 
 /// What the worker last saw, for `/readyz` and logs.
