@@ -64,7 +64,7 @@ async fn a_course_held_by_one_worker_waits_for_it() {
     assert_eq!(second.len(), 1, "once A is done, B takes the newer change");
 
     // A failed batch comes back after its backoff, with the attempt counted.
-    let backoff = outbox::retry_later(&db, &second, "engine down").await.expect("retry");
+    let backoff = outbox::retry_later(&db, "worker-b", &second, "engine down").await.expect("retry");
     assert!(backoff >= Duration::seconds(1));
     assert!(
         outbox::claim(&db, "worker-b", 10, lease).await.expect("claim").is_empty(),

@@ -9,6 +9,8 @@ use crate::error::{ApiError, ApiResult};
 
 pub const DEFAULT_PAGE_SIZE: i32 = 20;
 pub const MAX_PAGE_SIZE: i32 = 100;
+/// Relevance-ordered lists page this deep at most (like Meilisearch's `maxTotalHits` guard).
+pub const MAX_OFFSET: u64 = 10_000;
 
 /// A validated `first`/`after` pair.
 #[derive(Debug, Clone, Copy)]
@@ -61,6 +63,7 @@ impl OffsetPage {
                 .ok()
                 .and_then(|bytes| String::from_utf8(bytes).ok())
                 .and_then(|text| text.strip_prefix("offset:").and_then(|n| n.parse::<u64>().ok()))
+                .filter(|n| *n < MAX_OFFSET)
                 .map(|n| n + 1)
                 .ok_or_else(|| ApiError::bad_input("after", "after is not a cursor of this connection"))?,
             None => 0,

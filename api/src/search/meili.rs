@@ -194,15 +194,13 @@ impl SearchBackend for MeiliBackend {
         let filter = Self::filter_expression(&request.filter, None);
         let sort = Self::sort(request);
         let sort_refs: Vec<&str> = sort.iter().map(String::as_str).collect();
-        let page = request.offset / request.limit.max(1) + 1;
+        let limit = request.limit.max(1);
         let mut query = index.search();
         query
             .with_query(&request.query)
             .with_filter(&filter)
             .with_distinct("courseId")
             .with_facets(Selectors::Some(&FACETS))
-            .with_hits_per_page(request.limit.max(1))
-            .with_page(page)
             .with_attributes_to_retrieve(Selectors::Some(&["courseId", "offeringId", "_geo"]))
             .with_attributes_to_highlight(Selectors::Some(&["title"]))
             .with_attributes_to_crop(Selectors::Some(&[("description", Some(24))]))
@@ -210,6 +208,13 @@ impl SearchBackend for MeiliBackend {
             .with_highlight_post_tag("</em>");
         if !sort_refs.is_empty() {
             query.with_sort(&sort_refs);
+        }
+        // Page mode counts the total exactly; an offset that is not a whole page falls back to
+        // offset and limit (with an estimated total).
+        if request.offset.is_multiple_of(limit) {
+            query.with_hits_per_page(limit).with_page(request.offset / limit + 1);
+        } else {
+            query.with_offset(request.offset).with_limit(limit);
         }
         let results: MeiliResults<HitDoc> = query.execute().await.map_err(unavailable)?;
         let page_courses: Vec<String> = results.hits.iter().map(|h| h.result.course_id.clone()).collect();

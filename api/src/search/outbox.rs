@@ -110,6 +110,7 @@ pub async fn complete(db: &DatabaseConnection, worker: &str, ids: &[i64]) -> Api
 /// Releases claimed rows for a later attempt, backing off exponentially (1 s, 2 s, 4 s … 60 s).
 pub async fn retry_later(
     db: &DatabaseConnection,
+    worker: &str,
     rows: &[outbox::Model],
     error: &str,
 ) -> ApiResult<Duration> {
@@ -123,6 +124,8 @@ pub async fn retry_later(
             .col_expr(outbox::Column::LastError, Expr::value(error.clone()))
             .col_expr(outbox::Column::ClaimedUntil, Expr::value(Option::<DateTime<Utc>>::None))
             .filter(outbox::Column::Id.is_in(chunk.iter().map(|r| r.id)))
+            // A worker whose lease ran out must not release rows another worker holds now.
+            .filter(outbox::Column::ClaimedBy.eq(worker))
             .exec(db)
             .await?;
     }

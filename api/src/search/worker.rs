@@ -97,7 +97,7 @@ impl Worker {
             }
             Err(message) => {
                 self.stats.failures.fetch_add(1, Ordering::Relaxed);
-                let backoff = outbox::retry_later(&self.db, &rows, &message)
+                let backoff = outbox::retry_later(&self.db, &self.id, &rows, &message)
                     .await
                     .unwrap_or(chrono::Duration::seconds(5));
                 tracing::warn!(
@@ -111,9 +111,14 @@ impl Worker {
         }
     }
 
+    /// Bounded well inside the lease, so a slow engine cannot make two workers hold one course.
     async fn index(&self, course_ids: &[Uuid]) -> Result<(), String> {
         let docs = document::build(&self.db, course_ids).await.map_err(|e| format!("{e:?}"))?;
-        self.backend.apply(&docs).await.map_err(|e| e.to_string())
+        let deadline = Duration::from_secs((LEASE_SECS as u64) * 3 / 4);
+        match tokio::time::timeout(deadline, self.backend.apply(&docs)).await {
+            Ok(result) => result.map_err(|e| e.to_string()),
+            Err(_) => Err(format!("the search engine did not finish within {deadline:?}")),
+        }
     }
 }
 

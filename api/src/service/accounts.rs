@@ -168,6 +168,8 @@ pub async fn refresh(
         .col_expr(refresh_token::Column::UsedAt, Expr::value(now))
         .filter(refresh_token::Column::Id.eq(stored.id))
         .filter(refresh_token::Column::UsedAt.is_null())
+        // A logout that committed since the read above wins: a revoked token is not renewed.
+        .filter(refresh_token::Column::RevokedAt.is_null())
         .exec(&txn)
         .await?;
     if claimed.rows_affected == 0 {

@@ -467,7 +467,8 @@ pub async fn update(
     Ok(updated)
 }
 
-/// DRAFT → PUBLISHED (when publishable), PUBLISHED → ARCHIVED, DRAFT → ARCHIVED, ARCHIVED → DRAFT.
+/// DRAFT → PUBLISHED (when publishable), PUBLISHED → ARCHIVED, PUBLISHED or ARCHIVED → DRAFT. A draft
+/// is never archived: archived courses stay readable by id, and only what was published may be.
 pub async fn change_status(
     db: &DatabaseConnection,
     caller: Uuid,
@@ -480,11 +481,7 @@ pub async fn change_status(
     let (current, provider) = lock_for_write(&txn, caller, id, Some(expected_version)).await?;
     let allowed = matches!(
         (current.status, status),
-        (Draft, Published)
-            | (Published, Archived)
-            | (Draft, Archived)
-            | (Archived, Draft)
-            | (Published, Draft)
+        (Draft, Published) | (Published, Archived) | (Archived, Draft) | (Published, Draft)
     );
     if !allowed {
         return Err(ApiError::conflict_on(

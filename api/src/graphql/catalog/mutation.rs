@@ -40,7 +40,7 @@ impl CatalogMutation {
         change_status(ctx, id, expected_version, CourseStatus::Published).await
     }
 
-    /// PUBLISHED or DRAFT → ARCHIVED: out of the catalogue, still readable by id.
+    /// PUBLISHED → ARCHIVED: out of the catalogue, still readable by id. (Delete a draft instead.)
     async fn archive_course(&self, ctx: &Context<'_>, id: ID, expected_version: i32) -> Result<Course> {
         change_status(ctx, id, expected_version, CourseStatus::Archived).await
     }

@@ -28,8 +28,10 @@ impl OrganizationSubscription {
             return Err(ApiError::forbidden("only members may follow an organization's events").into());
         }
         let receiver = state.events.subscribe();
-        let stream =
-            futures_util::stream::unfold((receiver, false), move |(mut receiver, ended)| async move {
+        let db = state.db.clone();
+        let stream = futures_util::stream::unfold((receiver, false), move |(mut receiver, ended)| {
+            let db = db.clone();
+            async move {
                 if ended {
                     return None;
                 }
@@ -53,12 +55,19 @@ impl OrganizationSubscription {
                             };
                             return Some((event, (receiver, removed_self)));
                         }
-                        // A subscriber that lags behind skips what it missed rather than failing.
-                        Ok(_) | Err(RecvError::Lagged(_)) => continue,
+                        Ok(_) => continue,
+                        // A subscriber that lags behind skips what it missed, but must not have
+                        // missed its own removal: it checks its membership again.
+                        Err(RecvError::Lagged(_)) => {
+                            if !matches!(organizations::role_of(&db, org, caller).await, Ok(Some(_))) {
+                                return None;
+                            }
+                        }
                         Err(RecvError::Closed) => return None,
                     }
                 }
-            });
+            }
+        });
         Ok(stream.boxed())
     }
 }

@@ -84,6 +84,7 @@ impl SearchQuery {
                 .await?;
 
         // The index may lag the database by a moment: what is no longer published is left out.
+        let returned = results.hits.len();
         let ids: Vec<_> = results.hits.iter().map(|h| h.course_id).collect();
         let courses = loader::<CourseLoader>(ctx)?
             .load_many(ids.clone())
@@ -113,7 +114,8 @@ impl SearchQuery {
                 },
             });
         }
-        let shown = page.offset as usize + hits.len();
+        // Cursors count what the engine returned, so a hit left out here does not shift the next page.
+        let shown = page.offset as usize + returned;
         let cursor = |offset: u64| URL_SAFE_NO_PAD.encode(format!("offset:{offset}"));
         let page_info = PageInfo {
             has_previous_page: page.offset > 0,
@@ -142,8 +144,15 @@ impl SearchQuery {
         }
         let state = context::state(ctx)?;
         let suggestions = search::suggest(state, &prefix, limit as usize).await?;
+        // As in searchCourses: what the database no longer publishes is left out.
+        let ids: Vec<_> = suggestions.iter().map(|s| s.course_id).collect();
+        let courses =
+            loader::<CourseLoader>(ctx)?.load_many(ids).await.map_err(crate::error::ApiError::from)?;
         Ok(suggestions
             .into_iter()
+            .filter(|s| {
+                courses.get(&s.course_id).is_some_and(|c| c.status == entity::course::CourseStatus::Published)
+            })
             .map(|s| CourseSuggestion { course_id: ID(s.course_id.to_string()), title: s.title })
             .collect())
     }
