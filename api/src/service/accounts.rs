@@ -35,14 +35,19 @@ fn invalid_refresh_token() -> ApiError {
     ApiError::Unauthenticated("refresh token is invalid or expired".into())
 }
 
+/// Creates the account and its first session in one transaction: no account without a session.
 pub async fn register(
     db: &DatabaseConnection,
     keys: &JwtKeys,
     refresh_ttl_secs: i64,
     input: NewUser,
 ) -> ApiResult<Session> {
-    let user = create_user(db, input, false).await?;
-    start_session(db, keys, refresh_ttl_secs, user).await
+    let model = new_user(db, input, false).await?;
+    let txn = db::begin_write(db).await?;
+    let user = insert_user(&txn, model).await?;
+    let refresh_token = insert_refresh_token(&txn, user.id, Uuid::now_v7(), refresh_ttl_secs).await?;
+    txn.commit().await?;
+    session(keys, user, refresh_token)
 }
 
 /// Creates a user; the email must be new (`CONFLICT` on field `email` otherwise).
@@ -51,6 +56,16 @@ pub async fn create_user(
     input: NewUser,
     platform_admin: bool,
 ) -> ApiResult<user::Model> {
+    let model = new_user(db, input, platform_admin).await?;
+    insert_user(db, model).await
+}
+
+/// Validates the input and hashes the password (slow, so before any transaction begins).
+async fn new_user(
+    db: &DatabaseConnection,
+    input: NewUser,
+    platform_admin: bool,
+) -> ApiResult<user::ActiveModel> {
     let email = validate::email("email", &input.email)?;
     password::validate(&input.password)?;
     let display_name = validate::text("displayName", &input.display_name, 1, 200)?;
@@ -59,7 +74,7 @@ pub async fn create_user(
     }
     let password_hash = password::hash(input.password).await?;
     let now = Utc::now();
-    let model = user::ActiveModel {
+    Ok(user::ActiveModel {
         id: Set(Uuid::now_v7()),
         email: Set(email),
         password_hash: Set(password_hash),
@@ -68,7 +83,10 @@ pub async fn create_user(
         created_at: Set(now),
         updated_at: Set(now),
         version: Set(1),
-    };
+    })
+}
+
+async fn insert_user(db: &impl ConnectionTrait, model: user::ActiveModel) -> ApiResult<user::Model> {
     // A concurrent registration of the same email loses on the unique index.
     model.insert(db).await.map_err(|e| match ApiError::from(e) {
         ApiError::Conflict { .. } => email_taken(),
