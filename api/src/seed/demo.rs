@@ -18,8 +18,8 @@ use entity::organization::{self, Bundesland, OrganizationKind};
 use entity::qualification_need::{self as need, NeedStatus, NeedVisibility};
 use entity::{course_skill, offering, user};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter,
-    QuerySelect, Set,
+    ActiveEnum, ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
+    QueryFilter, QuerySelect, Set,
 };
 use serde::Deserialize;
 use uuid::Uuid;
@@ -194,39 +194,10 @@ fn bundesland(value: &str) -> anyhow::Result<Bundesland> {
     })
 }
 
-fn format_of(value: &str) -> anyhow::Result<CourseFormat> {
-    enum_value("format", value, |v| match v {
-        "IN_PERSON" => Some(CourseFormat::InPerson),
-        "ONLINE" => Some(CourseFormat::Online),
-        "BLENDED" => Some(CourseFormat::Blended),
-        _ => None,
-    })
-}
-
-fn schedule_of(value: &str) -> anyhow::Result<CourseSchedule> {
-    enum_value("schedule", value, |v| match v {
-        "FULL_TIME" => Some(CourseSchedule::FullTime),
-        "PART_TIME" => Some(CourseSchedule::PartTime),
-        "EXTRA_OCCUPATIONAL" => Some(CourseSchedule::ExtraOccupational),
-        "SELF_PACED" => Some(CourseSchedule::SelfPaced),
-        _ => None,
-    })
-}
-
-fn certificate_of(value: &str) -> anyhow::Result<CertificateType> {
-    use CertificateType::*;
-    enum_value("certificateType", value, |v| {
-        Some(match v {
-            "IHK_EXAM" => IhkExam,
-            "HWK_EXAM" => HwkExam,
-            "STATE_RECOGNISED" => StateRecognised,
-            "UNIVERSITY_CERTIFICATE" => UniversityCertificate,
-            "INDUSTRY_CERTIFICATE" => IndustryCertificate,
-            "PROVIDER_CERTIFICATE" => ProviderCertificate,
-            "NONE" => None,
-            _ => return Option::None,
-        })
-    })
+/// A database enum from its stored name: the demo file uses the same names (e.g. `IN_PERSON`).
+fn stored<T: ActiveEnum<Value = String>>(field: &str, value: &str) -> anyhow::Result<T> {
+    T::try_from_value(&value.to_owned())
+        .map_err(|_| anyhow::anyhow!("demo data: {field} {value:?} is unknown"))
 }
 
 /// Seeds the demo marketplace; a second run adds nothing.
@@ -464,8 +435,8 @@ fn build_course(
     base: NaiveDate,
 ) -> anyhow::Result<(course::ActiveModel, Vec<offering::ActiveModel>)> {
     let course_id = id("course", course_key);
-    let format = format_of(&template.format)?;
-    let schedule = schedule_of(&template.schedule)?;
+    let format = stored::<CourseFormat>("format", &template.format)?;
+    let schedule = stored::<CourseSchedule>("schedule", &template.schedule)?;
     let funding = eligible_funding(template, provider);
     let azav_number = funding
         .iter()
@@ -483,7 +454,7 @@ fn build_course(
         description: Set(template.description.clone()),
         keywords: Set(json_list::encode(&template.keywords)),
         dqr_level: Set(template.dqr_level),
-        certificate_type: Set(certificate_of(&template.certificate_type)?),
+        certificate_type: Set(stored::<CertificateType>("certificateType", &template.certificate_type)?),
         examining_body: Set(template.examining_body.clone()),
         zusatzqualifikation: Set(template.zusatzqualifikation),
         target_group: Set(template.target_group.clone()),
@@ -591,7 +562,11 @@ async fn build_need(
         longitude: Set(firm.longitude),
         max_distance_km: Set(template.max_distance_km),
         online_acceptable: Set(template.online_acceptable),
-        preferred_schedule: Set(template.schedule.as_deref().map(schedule_of).transpose()?),
+        preferred_schedule: Set(template
+            .schedule
+            .as_deref()
+            .map(|s| stored::<CourseSchedule>("schedule", s))
+            .transpose()?),
         earliest_start: Set(Some(base + Duration::weeks(2))),
         latest_start: Set(Some(base + Duration::weeks(30))),
         budget_cents_per_participant: Set(template.budget_cents),

@@ -9,8 +9,8 @@ use entity::organization::{Bundesland, OrganizationKind};
 use entity::{course_skill, offering, organization};
 use sea_orm::sea_query::{Condition, Expr, ExprTrait, Query};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveEnum, ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
+    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use uuid::Uuid;
 
@@ -274,7 +274,7 @@ async fn apply(
         model.prerequisites = validate::optional_text("input.prerequisites", Some(&prerequisites), 2_000)?;
     }
     if let Some(languages) = fields.languages {
-        model.languages = json_list::encode(&language_codes("input.languages", &languages)?);
+        model.languages = json_list::encode(&validate::language_codes("input.languages", &languages)?);
     }
     if let Some(hours) = fields.duration_hours {
         if !(1..=10_000).contains(&hours) {
@@ -356,23 +356,6 @@ pub fn price_cents(field: &str, cents: i64) -> ApiResult<i64> {
 
 fn participants(field: &str, n: i32) -> ApiResult<i32> {
     if (1..=10_000).contains(&n) { Ok(n) } else { Err(ApiError::bad_input(field, "must be 1 to 10000")) }
-}
-
-fn language_codes(field: &str, codes: &[String]) -> ApiResult<Vec<String>> {
-    if codes.len() > 10 {
-        return Err(ApiError::bad_input(field, "at most 10 languages"));
-    }
-    let mut out: Vec<String> = Vec::new();
-    for code in codes {
-        let code = code.trim().to_ascii_lowercase();
-        if code.len() != 2 || !code.chars().all(|c| c.is_ascii_lowercase()) {
-            return Err(ApiError::bad_input(field, format!("{code:?} is not an ISO 639-1 code such as de")));
-        }
-        if !out.contains(&code) {
-            out.push(code);
-        }
-    }
-    Ok(out)
 }
 
 async fn replace_skills(txn: &DatabaseTransaction, course_id: Uuid, ids: &[String]) -> ApiResult<()> {
@@ -486,7 +469,7 @@ pub async fn change_status(
     if !allowed {
         return Err(ApiError::conflict_on(
             "status",
-            format!("a {} course cannot become {}", status_name(current.status), status_name(status)),
+            format!("a {} course cannot become {}", current.status.to_value(), status.to_value()),
         ));
     }
     if status == Published {
@@ -504,14 +487,6 @@ pub async fn change_status(
     outbox::enqueue(&txn, [id]).await?;
     txn.commit().await?;
     Ok(updated)
-}
-
-fn status_name(status: CourseStatus) -> &'static str {
-    match status {
-        CourseStatus::Draft => "DRAFT",
-        CourseStatus::Published => "PUBLISHED",
-        CourseStatus::Archived => "ARCHIVED",
-    }
 }
 
 /// What a course needs before the public sees it. Errors name the field to fix.

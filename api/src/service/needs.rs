@@ -8,8 +8,8 @@ use entity::organization::{Bundesland, OrganizationKind};
 use entity::qualification_need::{self as need, NeedStatus, NeedVisibility};
 use sea_orm::sea_query::{Condition, Query};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveEnum, ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use uuid::Uuid;
 
@@ -356,7 +356,7 @@ pub async fn change_status(
     if !transition_allowed(current.status, status) {
         return Err(ApiError::conflict_on(
             "status",
-            format!("a need cannot go from {} to {}", status_name(current.status), status_name(status)),
+            format!("a need cannot go from {} to {}", current.status.to_value(), status.to_value()),
         ));
     }
     if status == NeedStatus::Open {
@@ -373,17 +373,6 @@ pub async fn change_status(
     let updated = active.update(&txn).await?;
     txn.commit().await?;
     Ok(updated)
-}
-
-pub fn status_name(status: NeedStatus) -> &'static str {
-    match status {
-        NeedStatus::Draft => "DRAFT",
-        NeedStatus::Open => "OPEN",
-        NeedStatus::InNegotiation => "IN_NEGOTIATION",
-        NeedStatus::Fulfilled => "FULFILLED",
-        NeedStatus::Closed => "CLOSED",
-        NeedStatus::Cancelled => "CANCELLED",
-    }
 }
 
 /// What providers need to make an offer: a must-have skill, and a place or online.

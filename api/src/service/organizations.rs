@@ -6,8 +6,8 @@ use entity::membership::{self, MembershipRole};
 use entity::organization::{self, Bundesland, OrganizationKind};
 use entity::user;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveEnum, ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
+    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use uuid::Uuid;
 
@@ -296,17 +296,9 @@ async fn require_role(
     match role_of(txn, organization_id, caller).await? {
         Some(role) if role >= needed => Ok(role),
         Some(_) => {
-            Err(ApiError::forbidden(format!("this needs the {} role in the organization", role_name(needed))))
+            Err(ApiError::forbidden(format!("this needs the {} role in the organization", needed.to_value())))
         }
         None => Err(ApiError::forbidden("only members of the organization may do this")),
-    }
-}
-
-fn role_name(role: MembershipRole) -> &'static str {
-    match role {
-        MembershipRole::Owner => "OWNER",
-        MembershipRole::Admin => "ADMIN",
-        MembershipRole::Member => "MEMBER",
     }
 }
 

@@ -88,17 +88,7 @@ async fn validate_filter(state: &AppState, input: FilterInput) -> ApiResult<Sear
     if let Some(level) = input.dqr_levels.iter().find(|l| !(1..=8).contains(*l)) {
         return Err(ApiError::bad_input("filter.dqrLevels", format!("DQR levels are 1 to 8, not {level}")));
     }
-    let mut languages = Vec::new();
-    for code in &input.languages {
-        let code = code.trim().to_ascii_lowercase();
-        if code.len() != 2 || !code.chars().all(|c| c.is_ascii_lowercase()) {
-            return Err(ApiError::bad_input(
-                "filter.languages",
-                format!("{code:?} is not an ISO 639-1 code"),
-            ));
-        }
-        languages.push(code);
-    }
+    let languages = validate::language_codes("filter.languages", &input.languages)?;
     if let (Some(from), Some(to)) = (input.start_from, input.start_to)
         && to < from
     {

@@ -69,6 +69,24 @@ pub fn website(field: &str, value: Option<&str>) -> ApiResult<Option<String>> {
     }
 }
 
+/// ISO 639-1 language codes, lower-cased, at most ten, duplicates dropped.
+pub fn language_codes(field: &str, codes: &[String]) -> ApiResult<Vec<String>> {
+    if codes.len() > 10 {
+        return Err(ApiError::bad_input(field, "at most 10 languages"));
+    }
+    let mut out: Vec<String> = Vec::new();
+    for code in codes {
+        let code = code.trim().to_ascii_lowercase();
+        if code.len() != 2 || !code.chars().all(|c| c.is_ascii_lowercase()) {
+            return Err(ApiError::bad_input(field, format!("{code:?} is not an ISO 639-1 code such as de")));
+        }
+        if !out.contains(&code) {
+            out.push(code);
+        }
+    }
+    Ok(out)
+}
+
 /// A German postal code: five digits.
 pub fn german_postal_code(field: &str, value: &str) -> ApiResult<String> {
     let code = value.trim();
