@@ -41,6 +41,7 @@ pub struct Settings {
     pub cors_origins: Vec<String>,
     pub auth: AuthSettings,
     pub search: SearchSettings,
+    pub alerts: AlertSettings,
     pub limits: Limits,
 }
 
@@ -75,6 +76,31 @@ impl Default for SearchSettings {
     }
 }
 
+/// Live alerts and webhooks.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AlertSettings {
+    /// Run the event dispatcher and webhook sender in this instance.
+    pub worker: bool,
+    /// First retry delay of a failed webhook delivery; it doubles per attempt.
+    pub webhook_retry_base_ms: u64,
+    /// Attempts before a delivery is marked FAILED.
+    pub webhook_max_attempts: i32,
+    /// Accept `http://` endpoints on loopback hosts; ignored in production.
+    pub webhook_allow_loopback_http: bool,
+}
+
+impl Default for AlertSettings {
+    fn default() -> Self {
+        Self {
+            worker: true,
+            webhook_retry_base_ms: 2_000,
+            webhook_max_attempts: 8,
+            webhook_allow_loopback_http: true,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Limits {
@@ -96,6 +122,7 @@ impl Default for Settings {
             cors_origins: Vec::new(),
             auth: AuthSettings::default(),
             search: SearchSettings::default(),
+            alerts: AlertSettings::default(),
             limits: Limits::default(),
         }
     }
@@ -209,6 +236,18 @@ impl Settings {
         if let Some(v) = get("MEILI_MASTER_KEY") {
             self.search.meili_master_key = Some(SecretString::from(v));
         }
+        if let Some(v) = get("APP_ALERT_WORKER") {
+            self.alerts.worker = parse_bool("APP_ALERT_WORKER", &v)?;
+        }
+        if let Some(v) = get("APP_WEBHOOK_RETRY_BASE_MS") {
+            self.alerts.webhook_retry_base_ms = parse_num("APP_WEBHOOK_RETRY_BASE_MS", &v)?;
+        }
+        if let Some(v) = get("APP_WEBHOOK_MAX_ATTEMPTS") {
+            self.alerts.webhook_max_attempts = parse_num("APP_WEBHOOK_MAX_ATTEMPTS", &v)?;
+        }
+        if let Some(v) = get("APP_WEBHOOK_ALLOW_LOOPBACK_HTTP") {
+            self.alerts.webhook_allow_loopback_http = parse_bool("APP_WEBHOOK_ALLOW_LOOPBACK_HTTP", &v)?;
+        }
         if let Some(v) = get("APP_MAX_DEPTH") {
             self.limits.max_depth = parse_num("APP_MAX_DEPTH", &v)?;
         }
@@ -231,10 +270,18 @@ impl Settings {
         if self.auth.jwt_private_key_file.is_some() != self.auth.jwt_public_key_file.is_some() {
             bail!("APP_JWT_PRIVATE_KEY_FILE and APP_JWT_PUBLIC_KEY_FILE go together");
         }
+        if self.alerts.webhook_max_attempts < 1 {
+            bail!("APP_WEBHOOK_MAX_ATTEMPTS must be at least 1");
+        }
         if self.cors_origins.iter().any(|o| o == "*") {
             bail!("APP_CORS_ORIGINS takes explicit origins; a wildcard is not allowed with credentials");
         }
         Ok(())
+    }
+
+    /// Plain-HTTP webhook endpoints on loopback hosts: development and tests only.
+    pub fn allows_loopback_webhooks(&self) -> bool {
+        self.alerts.webhook_allow_loopback_http && !self.is_production()
     }
 
     pub fn is_production(&self) -> bool {

@@ -1,5 +1,6 @@
 //! Bildungsmarkt's server: configuration, data access, GraphQL API and HTTP server.
 
+pub mod alerts;
 pub mod auth;
 pub mod cli;
 pub mod config;
@@ -7,6 +8,7 @@ pub mod db;
 pub mod error;
 pub mod events;
 pub mod graphql;
+pub mod matching;
 pub mod search;
 pub mod seed;
 pub mod service;

@@ -18,8 +18,11 @@ use async_graphql_actix_web::GraphQLSubscription;
 use futures_util::{FutureExt, StreamExt};
 use sea_orm::DatabaseConnection;
 use serde_json::json;
+use tokio::sync::Notify;
 use tracing_actix_web::{RequestId, TracingLogger};
 
+use crate::alerts::dispatcher::Dispatcher;
+use crate::alerts::webhooks;
 use crate::auth::{Caller, JwtKeys};
 use crate::config::Settings;
 use crate::db;
@@ -35,7 +38,8 @@ const MAX_BATCH: usize = 10;
 pub struct Application {
     port: u16,
     server: Server,
-    worker: Option<tokio::task::JoinHandle<()>>,
+    /// Background tasks (indexing, alert dispatch, webhook sending), stopped with the server.
+    workers: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Application {
@@ -66,12 +70,25 @@ impl Application {
         let jwt = Arc::new(JwtKeys::from_settings(&settings.auth, &settings.data_dir)?);
         let options = SchemaOptions { introspection: !settings.is_production() };
         let indexing = Arc::new(IndexingStats::default());
-        let worker = settings
-            .search
-            .worker
-            .then(|| tokio::spawn(Worker::new(db.clone(), search.clone(), indexing.clone()).run()));
-        let state =
-            AppState { db, jwt, events: EventBus::new(), settings: Arc::new(settings), search, indexing };
+        let mut workers = Vec::new();
+        if settings.search.worker {
+            workers.push(tokio::spawn(Worker::new(db.clone(), search.clone(), indexing.clone()).run()));
+        }
+        let events = EventBus::for_database(&db);
+        let alerts_wake = Arc::new(Notify::new());
+        if settings.alerts.worker {
+            let dispatcher = Dispatcher {
+                db: db.clone(),
+                search: search.clone(),
+                events: events.clone(),
+                wake: alerts_wake.clone(),
+            };
+            workers.push(tokio::spawn(dispatcher.run()));
+            let sender = webhooks::Sender::new(db.clone(), settings.alerts.clone())
+                .map_err(|e| anyhow::anyhow!("building the webhook client: {}", e.message()))?;
+            workers.push(tokio::spawn(sender.run()));
+        }
+        let state = AppState { db, jwt, events, settings: Arc::new(settings), search, indexing, alerts_wake };
         let schema = build_schema(state.clone(), options);
         let port = listener.local_addr()?.port();
         tracing::info!(
@@ -127,7 +144,7 @@ impl Application {
         .listen(listener)?
         .shutdown_timeout(30)
         .run();
-        Ok(Self { port, server, worker })
+        Ok(Self { port, server, workers })
     }
 
     pub fn port(&self) -> u16 {
@@ -136,7 +153,7 @@ impl Application {
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
-        if let Some(worker) = self.worker {
+        for worker in self.workers {
             worker.abort();
         }
         result

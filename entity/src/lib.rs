@@ -2,8 +2,11 @@
 
 pub mod course;
 pub mod course_skill;
+pub mod event_outbox;
 pub mod membership;
+pub mod need_participation;
 pub mod need_skill;
+pub mod offer;
 pub mod offering;
 pub mod organization;
 pub mod qualification_need;
@@ -12,3 +15,5 @@ pub mod search_outbox;
 pub mod skill;
 pub mod skill_category;
 pub mod user;
+pub mod webhook_delivery;
+pub mod webhook_endpoint;

@@ -31,6 +31,8 @@ pub struct Model {
     #[sea_orm(column_type = "Text")]
     pub funding_wanted: String,
     pub poolable: bool,
+    /// ISO 639-1 code of the language the course should be held in.
+    pub language: String,
     pub visibility: NeedVisibility,
     pub opened_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,

@@ -140,6 +140,35 @@ impl TestApp {
         .await
     }
 
+    /// Another API instance on the same database (its own data directory and embedded index), as
+    /// behind a load balancer.
+    pub async fn second_instance(&self, configure: impl FnOnce(&mut Settings)) -> TestApp {
+        let data_dir = tempfile::tempdir().expect("temp dir");
+        let mut settings = Settings {
+            data_dir: data_dir.path().to_path_buf(),
+            database_url: Some(SecretString::from(self.database_url.clone())),
+            bind: "127.0.0.1:0".parse().expect("address"),
+            ..Settings::default()
+        };
+        settings.auth.jwt_secret = Some(SecretString::from(JWT_SECRET));
+        configure(&mut settings);
+        let app = Application::build(settings).await.expect("build second instance");
+        let port = app.port();
+        tokio::spawn(app.run_until_stopped());
+        TestApp {
+            address: format!("http://127.0.0.1:{port}"),
+            port,
+            client: self.client.clone(),
+            database_url: self.database_url.clone(),
+            _data_dir: data_dir,
+            _postgres: None,
+        }
+    }
+
+    pub fn on_postgres(&self) -> bool {
+        self.database_url.starts_with("postgres")
+    }
+
     pub async fn db(&self) -> DatabaseConnection {
         Database::connect(&self.database_url).await.expect("connect to test database")
     }

@@ -1,10 +1,13 @@
 //! Integration tests through the real HTTP and WebSocket endpoints, one binary (see helpers.rs).
 
+mod alerts;
 mod auth;
 mod catalog;
 mod demo;
 mod helpers;
+mod matching;
 mod needs;
+mod offers;
 mod organizations;
 mod outbox;
 mod search;

@@ -9,9 +9,10 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 use crate::helpers::{TestApp, spawn_app};
 
-type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+pub type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-async fn connect(app: &TestApp, init: Value) -> Socket {
+pub async fn connect(app: &TestApp, init: Value) -> Socket {
     let mut request =
         format!("ws://127.0.0.1:{}/graphql/ws", app.port).into_client_request().expect("request");
     request.headers_mut().insert("Sec-WebSocket-Protocol", "graphql-transport-ws".parse().expect("header"));
@@ -27,10 +28,12 @@ async fn connect(app: &TestApp, init: Value) -> Socket {
     socket
 }
 
-/// The next JSON message, skipping pings; `None` when the socket closes or nothing comes in time.
-async fn next_message(socket: &mut Socket, wait: Duration) -> Option<Value> {
+/// The next JSON message, skipping pings; `None` when the socket closes or nothing comes within
+/// `wait` (pings do not extend it).
+pub async fn next_message(socket: &mut Socket, wait: Duration) -> Option<Value> {
+    let deadline = tokio::time::Instant::now() + wait;
     loop {
-        match tokio::time::timeout(wait, socket.next()).await.ok()??.ok()? {
+        match tokio::time::timeout_at(deadline, socket.next()).await.ok()??.ok()? {
             Message::Text(text) => {
                 let value: Value = serde_json::from_str(&text).ok()?;
                 if value["type"] == "ping" {

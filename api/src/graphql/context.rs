@@ -29,6 +29,14 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub search: Backend,
     pub indexing: Arc<IndexingStats>,
+    /// Wakes this instance's alert dispatcher after a write recorded an alert event.
+    pub alerts_wake: Arc<tokio::sync::Notify>,
+}
+
+impl AppState {
+    pub fn wake_alerts(&self) {
+        self.alerts_wake.notify_one();
+    }
 }
 
 /// The id of one HTTP request, as logged; copied into every error's extensions.

@@ -3,11 +3,14 @@
 pub mod account;
 pub mod catalog;
 pub mod context;
+pub mod matching;
 pub mod need;
+pub mod offer;
 pub mod organization;
 pub mod pagination;
 pub mod search;
 pub mod skill;
+pub mod webhook;
 
 use async_graphql::{MergedObject, MergedSubscription, Schema, SchemaBuilder};
 
@@ -23,7 +26,12 @@ pub struct QueryRoot(
     catalog::CatalogQuery,
     need::NeedQuery,
     search::SearchQuery,
+    CollaborationQuery,
 );
+
+/// Matching, offers and webhooks (nested to keep the root merge small).
+#[derive(MergedObject, Default)]
+pub struct CollaborationQuery(matching::MatchingQuery, offer::OfferQuery, webhook::WebhookQuery);
 
 #[derive(MergedObject, Default)]
 pub struct MutationRoot(
@@ -32,10 +40,16 @@ pub struct MutationRoot(
     skill::SkillMutation,
     catalog::CatalogMutation,
     need::NeedMutation,
+    offer::OfferMutation,
+    webhook::WebhookMutation,
 );
 
 #[derive(MergedSubscription, Default)]
-pub struct SubscriptionRoot(organization::OrganizationSubscription);
+pub struct SubscriptionRoot(
+    organization::OrganizationSubscription,
+    matching::MatchingSubscription,
+    offer::OfferSubscription,
+);
 
 pub type AppSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 

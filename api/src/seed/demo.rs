@@ -572,6 +572,7 @@ async fn build_need(
         budget_cents_per_participant: Set(template.budget_cents),
         funding_wanted: Set(json_list::encode(&template.funding)),
         poolable: Set(template.poolable),
+        language: Set("de".into()),
         visibility: Set(if template.visibility == "PRIVATE" {
             NeedVisibility::Private
         } else {

@@ -1,5 +1,6 @@
 //! Qualification needs of firms: writes by members of the owning firm, the status lifecycle, and
-//! who may see what (a firm its own; everyone logged in OPEN PUBLIC ones; PRIVATE only the owner).
+//! who may see what (a firm its own; everyone logged in OPEN PUBLIC ones; PRIVATE only the owner;
+//! firms that joined and providers that made an offer keep seeing it).
 
 use chrono::{NaiveDate, Utc};
 use entity::course::{CourseSchedule, FundingOption};
@@ -8,15 +9,16 @@ use entity::organization::{Bundesland, OrganizationKind};
 use entity::qualification_need::{self as need, NeedStatus, NeedVisibility};
 use sea_orm::sea_query::{Condition, Query};
 use sea_orm::{
-    ActiveEnum, ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveEnum, ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
+    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use uuid::Uuid;
 
+use crate::alerts::{self, AlertEvent};
 use crate::db;
 use crate::error::{ApiError, ApiResult};
 use crate::service::courses::{price_cents, stale};
-use crate::service::{access, json_list, skills, validate};
+use crate::service::{access, json_list, offers, skills, validate};
 
 pub const MAX_PARTICIPANTS: i32 = 1_000;
 
@@ -45,6 +47,7 @@ pub struct NeedFields {
     pub budget_cents_per_participant: Option<Option<i64>>,
     pub funding_wanted: Option<Vec<FundingOption>>,
     pub poolable: Option<bool>,
+    pub language: Option<String>,
     pub visibility: Option<NeedVisibility>,
 }
 
@@ -60,14 +63,45 @@ pub struct NeedFilter {
 pub async fn visible(db: &DatabaseConnection, caller: Uuid, id: Uuid) -> ApiResult<need::Model> {
     let need = need::Entity::find_by_id(id).one(db).await?.ok_or_else(|| ApiError::not_found("need"))?;
     let own = access::organizations_of(db, caller).await?;
-    if own.contains(&need.firm_id) || is_public(&need) && !own.is_empty() {
-        Ok(need)
-    } else {
-        Err(ApiError::not_found("need"))
-    }
+    if can_see(db, &own, &need).await? { Ok(need) } else { Err(ApiError::not_found("need")) }
 }
 
-fn is_public(need: &need::Model) -> bool {
+/// Whether members of the organizations `own` may see `need`: its firm, firms that joined it and
+/// providers that made an offer on it always; any organization while it is public and open.
+pub async fn can_see(db: &impl ConnectionTrait, own: &[Uuid], need: &need::Model) -> ApiResult<bool> {
+    if own.contains(&need.firm_id) || is_public(need) && !own.is_empty() {
+        return Ok(true);
+    }
+    if own.is_empty() {
+        return Ok(false);
+    }
+    let joined = entity::need_participation::Entity::find()
+        .filter(entity::need_participation::Column::NeedId.eq(need.id))
+        .filter(entity::need_participation::Column::FirmId.is_in(own.iter().copied()))
+        .count(db)
+        .await?;
+    let offered = entity::offer::Entity::find()
+        .filter(entity::offer::Column::NeedId.eq(need.id))
+        .filter(entity::offer::Column::ProviderId.is_in(own.iter().copied()))
+        .count(db)
+        .await?;
+    Ok(joined + offered > 0)
+}
+
+/// The firm and the firms that joined the need: they see its matches and offers.
+pub async fn pool_firms(db: &impl ConnectionTrait, need: &need::Model) -> ApiResult<Vec<Uuid>> {
+    let mut firms: Vec<Uuid> = entity::need_participation::Entity::find()
+        .select_only()
+        .column(entity::need_participation::Column::FirmId)
+        .filter(entity::need_participation::Column::NeedId.eq(need.id))
+        .into_tuple()
+        .all(db)
+        .await?;
+    firms.insert(0, need.firm_id);
+    Ok(firms)
+}
+
+pub fn is_public(need: &need::Model) -> bool {
     need.visibility == NeedVisibility::Public && need.status == NeedStatus::Open
 }
 
@@ -149,6 +183,7 @@ pub async fn create(
         budget_cents_per_participant: None,
         funding_wanted: "[]".into(),
         poolable: false,
+        language: "de".into(),
         visibility: NeedVisibility::Public,
         opened_at: None,
         created_at: now,
@@ -246,6 +281,10 @@ async fn apply(
     }
     if let Some(visibility) = fields.visibility {
         model.visibility = visibility;
+    }
+    if let Some(language) = fields.language {
+        let codes = validate::language_codes("input.language", &[language])?;
+        model.language = codes.into_iter().next().unwrap_or_else(|| "de".into());
     }
     if let Some(list) = &fields.skills {
         let ids: Vec<String> = list.iter().map(|(id, _)| id.clone()).collect();
@@ -371,6 +410,12 @@ pub async fn change_status(
     active.updated_at = Set(now);
     active.version = Set(current.version + 1);
     let updated = active.update(&txn).await?;
+    if status == NeedStatus::Open {
+        alerts::record(&txn, &AlertEvent::NeedOpened { need_id: id }).await?;
+    }
+    if matches!(status, NeedStatus::Fulfilled | NeedStatus::Closed | NeedStatus::Cancelled) {
+        offers::decline_pending(&txn, &updated, None).await?;
+    }
     txn.commit().await?;
     Ok(updated)
 }

@@ -287,8 +287,9 @@ async fn insert_membership(
 }
 
 /// The caller's role, or `FORBIDDEN` when it is below `needed`. Runs inside the write's transaction.
-async fn require_role(
-    txn: &DatabaseTransaction,
+/// The caller's role when it is at least `needed`, else `FORBIDDEN`.
+pub async fn require_role(
+    txn: &impl ConnectionTrait,
     organization_id: Uuid,
     caller: Uuid,
     needed: MembershipRole,

@@ -50,7 +50,9 @@ impl NeedMutation {
         let caller = require_user(ctx)?;
         let state = context::state(ctx)?;
         let id = parse_id("id", &id)?;
-        Ok(needs::change_status(&state.db, caller, id, expected_version, status.into()).await?.into())
+        let changed = needs::change_status(&state.db, caller, id, expected_version, status.into()).await?;
+        state.wake_alerts();
+        Ok(changed.into())
     }
 
     /// Deletes a DRAFT need; returns its id.

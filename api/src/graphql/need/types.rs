@@ -5,12 +5,13 @@ use entity::qualification_need as need;
 use super::loaders::NeedSkillsLoader;
 use crate::error::ApiError;
 use crate::graphql::catalog::types::{CourseSchedule, FundingOption, maybe};
-use crate::graphql::context::loader;
+use crate::graphql::context::{self, loader};
+use crate::graphql::offer::types::{NeedParticipation, Offer};
 use crate::graphql::organization::loaders::OrganizationLoader;
 use crate::graphql::organization::types::{Bundesland, GeoPoint, GeoPointInput, LIST_COST, Organization};
 use crate::graphql::skill::types::Skill;
-use crate::service::json_list;
 use crate::service::needs::{NeedFields, NeedLocation as ServiceLocation};
+use crate::service::{json_list, offers, pooling};
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
 #[graphql(remote = "entity::qualification_need::NeedStatus")]
@@ -84,6 +85,8 @@ pub struct QualificationNeed {
     pub funding_wanted: Vec<FundingOption>,
     /// Other firms may join with their own participants.
     pub poolable: bool,
+    /// ISO 639-1 code of the language the course should be held in.
+    pub language: String,
     pub visibility: NeedVisibility,
     pub opened_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
@@ -120,6 +123,7 @@ impl From<need::Model> for QualificationNeed {
                 .map(Into::into)
                 .collect(),
             poolable: m.poolable,
+            language: m.language.clone(),
             visibility: m.visibility.into(),
             opened_at: m.opened_at,
             created_at: m.created_at,
@@ -140,6 +144,28 @@ impl QualificationNeed {
             .map_err(ApiError::from)?
             .ok_or_else(|| ApiError::not_found("firm"))?;
         Ok(firm.into())
+    }
+
+    /// The firm's participants plus those of the firms that joined.
+    async fn pooled_participants(&self, ctx: &Context<'_>) -> Result<i32> {
+        let pool = self.participations(ctx).await?;
+        Ok(self.model.participants + pool.iter().map(|p| p.participants).sum::<i32>())
+    }
+
+    /// Firms that joined this need with their own participants, oldest first.
+    #[graphql(complexity = "LIST_COST * child_complexity")]
+    async fn participations(&self, ctx: &Context<'_>) -> Result<Vec<NeedParticipation>> {
+        let state = context::state(ctx)?;
+        let rows = pooling::of_needs(&state.db, &[self.model.id]).await?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    /// Offers on the need: all of them for the firms of its pool, its own for a provider.
+    #[graphql(complexity = "LIST_COST * child_complexity")]
+    async fn offers(&self, ctx: &Context<'_>) -> Result<Vec<Offer>> {
+        let caller = context::require_user(ctx)?;
+        let state = context::state(ctx)?;
+        Ok(offers::of_need(&state.db, caller, &self.model).await?.into_iter().map(Into::into).collect())
     }
 
     /// Required skills, MUST and NICE, in the firm's order.
@@ -198,6 +224,8 @@ pub struct NeedInput {
     pub budget_cents_per_participant: MaybeUndefined<i64>,
     pub funding_wanted: Option<Vec<FundingOption>>,
     pub poolable: Option<bool>,
+    /// ISO 639-1 code of the course language wanted; defaults to de.
+    pub language: Option<String>,
     /// Defaults to PUBLIC.
     pub visibility: Option<NeedVisibility>,
 }
@@ -226,6 +254,7 @@ impl From<NeedInput> for NeedFields {
             budget_cents_per_participant: maybe(i.budget_cents_per_participant),
             funding_wanted: i.funding_wanted.map(|f| f.into_iter().map(Into::into).collect()),
             poolable: i.poolable,
+            language: i.language,
             visibility: i.visibility.map(Into::into),
         }
     }

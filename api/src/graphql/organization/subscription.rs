@@ -1,6 +1,8 @@
 use async_graphql::{Context, ID, Result, Subscription};
+use entity::membership::MembershipRole;
 use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
+use sea_orm::ActiveEnum;
 use tokio::sync::broadcast::error::RecvError;
 
 use super::types::OrganizationEvent;
@@ -50,7 +52,9 @@ impl OrganizationSubscription {
                                 event_type: kind.into(),
                                 organization_id: ID(organization_id.to_string()),
                                 user_id: user_id.map(|u| ID(u.to_string())),
-                                role: role.map(Into::into),
+                                role: role
+                                    .and_then(|r| MembershipRole::try_from_value(&r).ok())
+                                    .map(Into::into),
                                 occurred_at,
                             };
                             return Some((event, (receiver, removed_self)));

@@ -1,0 +1,55 @@
+use async_graphql::{Context, ID, Result, Subscription};
+use futures_util::StreamExt;
+use futures_util::stream::BoxStream;
+use tokio::sync::broadcast::error::RecvError;
+
+use super::types::OfferEvent;
+use crate::events::DomainEvent;
+use crate::graphql::context::{self, parse_id, require_user};
+use crate::service::{access, needs};
+
+#[derive(Default)]
+pub struct OfferSubscription;
+
+#[Subscription]
+impl OfferSubscription {
+    /// Offers on a need being submitted, accepted, declined or withdrawn, from any API instance. The
+    /// firms of the need's pool see every offer; a provider sees its own.
+    async fn offer_updates(&self, ctx: &Context<'_>, need_id: ID) -> Result<BoxStream<'static, OfferEvent>> {
+        let caller = require_user(ctx)?;
+        let state = context::state(ctx)?;
+        let need_uuid = parse_id("needId", &need_id)?;
+        let need = needs::visible(&state.db, caller, need_uuid).await?;
+        let own = access::organizations_of(&state.db, caller).await?;
+        let pool = needs::pool_firms(&state.db, &need).await?;
+        let sees_all = pool.iter().any(|f| own.contains(f));
+        let receiver = state.events.subscribe();
+        let stream = futures_util::stream::unfold(receiver, move |mut receiver| {
+            let own = own.clone();
+            async move {
+                loop {
+                    match receiver.recv().await {
+                        Ok(DomainEvent::OfferUpdate {
+                            need_id,
+                            offer_id,
+                            provider_id,
+                            change,
+                            occurred_at,
+                        }) if need_id == need_uuid && (sees_all || own.contains(&provider_id)) => {
+                            let event = OfferEvent {
+                                event_type: change.into(),
+                                need_id: ID(need_id.to_string()),
+                                offer_id: ID(offer_id.to_string()),
+                                occurred_at,
+                            };
+                            return Some((event, receiver));
+                        }
+                        Ok(_) | Err(RecvError::Lagged(_)) => continue,
+                        Err(RecvError::Closed) => return None,
+                    }
+                }
+            }
+        });
+        Ok(stream.boxed())
+    }
+}

@@ -1,0 +1,512 @@
+//! Matching with data: loads needs and candidates, lets [`crate::matching`] score them, and applies
+//! who may see what. For a need, candidates come from the search backend's filters (skills, and — when
+//! excluded ones are not wanted — the hard constraints: start window, seats, radius); their exact
+//! scores are computed here from the database rows.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{NaiveDate, Utc};
+use entity::course::{self, CourseFormat, CourseStatus};
+use entity::need_skill::SkillImportance;
+use entity::organization::{self, OrganizationKind};
+use entity::qualification_need::{self as need, NeedStatus, NeedVisibility};
+use entity::{course_skill, need_participation, need_skill, offering, skill};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect};
+use uuid::Uuid;
+
+use crate::error::{ApiError, ApiResult};
+use crate::matching::{
+    Candidate, FundingEstimate, FundingFacts, FundingRules, MatchScore, MatchingConfig, NeedProfile,
+    PoolMember, SkillRef, funding, score,
+};
+use crate::search::query::{Near, SearchFilter, SearchRequest};
+use crate::search::{Backend, document};
+use crate::service::{access, courses, json_list, needs, organizations};
+
+/// Candidates fetched from the search backend per need at most.
+const SEARCH_LIMIT: usize = 1000;
+/// SQL `IN` lists are split into chunks of this size.
+const CHUNK: usize = 900;
+
+/// A scored candidate of a need.
+#[derive(Debug, Clone)]
+pub struct Match {
+    pub candidate: Candidate,
+    pub score: MatchScore,
+}
+
+/// A need a provider could serve, with its best-scoring course.
+#[derive(Debug, Clone)]
+pub struct Lead {
+    pub need: need::Model,
+    pub candidate: Candidate,
+    pub score: MatchScore,
+}
+
+/// A lead to announce when a need opens.
+#[derive(Debug, Clone, Copy)]
+pub struct NewLead {
+    pub provider_id: Uuid,
+    pub course_id: Uuid,
+    pub offering_id: Option<Uuid>,
+    pub score: u8,
+}
+
+fn today() -> NaiveDate {
+    Utc::now().date_naive()
+}
+
+// ---- needs → profiles ----
+
+/// Profiles of `needs` (skills with labels, pool, owner size) in a fixed number of queries.
+pub async fn profiles(
+    db: &DatabaseConnection,
+    needs: &[need::Model],
+) -> ApiResult<HashMap<Uuid, NeedProfile>> {
+    let ids: Vec<Uuid> = needs.iter().map(|n| n.id).collect();
+    let mut skills: HashMap<Uuid, Vec<(need_skill::Model, String)>> = HashMap::new();
+    let mut pools: HashMap<Uuid, Vec<need_participation::Model>> = HashMap::new();
+    for chunk in ids.chunks(CHUNK) {
+        let rows = need_skill::Entity::find()
+            .find_also_related(skill::Entity)
+            .filter(need_skill::Column::NeedId.is_in(chunk.iter().copied()))
+            .all(db)
+            .await?;
+        for (link, s) in rows {
+            let label = s.map(|s| s.label).unwrap_or_else(|| link.skill_id.clone());
+            skills.entry(link.need_id).or_default().push((link, label));
+        }
+        for p in need_participation::Entity::find()
+            .filter(need_participation::Column::NeedId.is_in(chunk.iter().copied()))
+            .all(db)
+            .await?
+        {
+            pools.entry(p.need_id).or_default().push(p);
+        }
+    }
+    let mut firm_ids: HashSet<Uuid> = needs.iter().map(|n| n.firm_id).collect();
+    firm_ids.extend(pools.values().flatten().map(|p| p.firm_id));
+    let firms = organizations_by_id(db, firm_ids).await?;
+    let mut out = HashMap::with_capacity(needs.len());
+    for n in needs {
+        let mut list = skills.remove(&n.id).unwrap_or_default();
+        list.sort_by_key(|(link, _)| link.position);
+        let pool = pools.remove(&n.id).unwrap_or_default();
+        out.insert(n.id, profile(n, list, &pool, &firms));
+    }
+    Ok(out)
+}
+
+async fn organizations_by_id(
+    db: &DatabaseConnection,
+    ids: impl IntoIterator<Item = Uuid>,
+) -> ApiResult<HashMap<Uuid, organization::Model>> {
+    let ids: Vec<Uuid> = ids.into_iter().collect();
+    let mut out = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(CHUNK) {
+        for org in organization::Entity::find()
+            .filter(organization::Column::Id.is_in(chunk.iter().copied()))
+            .all(db)
+            .await?
+        {
+            out.insert(org.id, org);
+        }
+    }
+    Ok(out)
+}
+
+fn profile(
+    n: &need::Model,
+    skills: Vec<(need_skill::Model, String)>,
+    pool: &[need_participation::Model],
+    firms: &HashMap<Uuid, organization::Model>,
+) -> NeedProfile {
+    let (mut must, mut nice) = (Vec::new(), Vec::new());
+    for (link, label) in skills {
+        let skill = SkillRef { id: link.skill_id, label };
+        match link.importance {
+            SkillImportance::Must => must.push(skill),
+            SkillImportance::Nice => nice.push(skill),
+        }
+    }
+    let location = n.latitude.zip(n.longitude);
+    let owner = firms.get(&n.firm_id);
+    let mut members = vec![PoolMember {
+        firm_id: n.firm_id,
+        name: owner.map(|f| f.name.clone()).unwrap_or_default(),
+        participants: n.participants,
+        location,
+    }];
+    members.extend(pool.iter().map(|p| {
+        let firm = firms.get(&p.firm_id);
+        PoolMember {
+            firm_id: p.firm_id,
+            name: firm.map(|f| f.name.clone()).unwrap_or_default(),
+            participants: p.participants,
+            location: firm.and_then(|f| f.latitude.zip(f.longitude)),
+        }
+    }));
+    NeedProfile {
+        must_skills: must,
+        nice_skills: nice,
+        target_dqr_level: n.target_dqr_level,
+        pool: members,
+        location,
+        max_distance_km: n.max_distance_km,
+        online_acceptable: n.online_acceptable,
+        preferred_schedule: n.preferred_schedule,
+        earliest_start: n.earliest_start,
+        latest_start: n.latest_start,
+        budget_cents_per_participant: n.budget_cents_per_participant,
+        funding_wanted: json_list::decode(&n.funding_wanted),
+        language: n.language.clone(),
+        owner_employee_count: owner.and_then(|f| f.employee_count),
+    }
+}
+
+// ---- courses → candidates ----
+
+/// What the scoring needs of one course.
+struct CourseFacts {
+    course: course::Model,
+    provider_azav: bool,
+    skill_ids: Vec<String>,
+}
+
+fn candidate(facts: &CourseFacts, run: Option<&offering::Model>) -> Candidate {
+    let c = &facts.course;
+    let online_only = c.format == CourseFormat::Online;
+    Candidate {
+        course_id: c.id,
+        offering_id: run.map(|o| o.id),
+        provider_id: c.provider_id,
+        skill_ids: facts.skill_ids.clone(),
+        dqr_level: c.dqr_level,
+        format: c.format,
+        schedule: c.schedule,
+        languages: json_list::decode(&c.languages),
+        duration_hours: c.duration_hours,
+        price_cents: run.and_then(|o| o.price_cents_override).or(c.price_cents),
+        vat: c.vat,
+        funding_options: json_list::decode(&c.funding_options),
+        provider_azav_certified: facts.provider_azav,
+        azav_measure_number: c.azav_measure_number.clone(),
+        inhouse_possible: c.inhouse_possible,
+        min_participants: c.min_participants,
+        rolling_start: run.map_or(c.rolling_start, |o| o.rolling_start),
+        start_date: run.map(|o| o.start_date),
+        signup_deadline: run.and_then(|o| o.signup_deadline),
+        online: online_only || run.is_some_and(|o| o.online),
+        location: run.and_then(|o| o.latitude.zip(o.longitude)),
+        seats_available: run.map(|o| o.seats_available),
+    }
+}
+
+/// Facts of published courses `ids` with their provider's AZAV status and skill ids.
+async fn course_facts(db: &DatabaseConnection, ids: &[Uuid]) -> ApiResult<HashMap<Uuid, CourseFacts>> {
+    let mut list: Vec<course::Model> = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(CHUNK) {
+        list.extend(
+            course::Entity::find()
+                .filter(course::Column::Id.is_in(chunk.iter().copied()))
+                .filter(course::Column::Status.eq(CourseStatus::Published))
+                .all(db)
+                .await?,
+        );
+    }
+    let providers =
+        organizations_by_id(db, list.iter().map(|c| c.provider_id).collect::<HashSet<_>>()).await?;
+    let mut skills: HashMap<Uuid, Vec<String>> = HashMap::new();
+    for chunk in ids.chunks(CHUNK) {
+        let rows: Vec<(Uuid, String)> = course_skill::Entity::find()
+            .select_only()
+            .column(course_skill::Column::CourseId)
+            .column(course_skill::Column::SkillId)
+            .filter(course_skill::Column::CourseId.is_in(chunk.iter().copied()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        for (course_id, skill_id) in rows {
+            skills.entry(course_id).or_default().push(skill_id);
+        }
+    }
+    Ok(list
+        .into_iter()
+        .map(|c| {
+            let facts = CourseFacts {
+                provider_azav: providers.get(&c.provider_id).is_some_and(|p| p.azav_certified),
+                skill_ids: skills.remove(&c.id).unwrap_or_default(),
+                course: c,
+            };
+            (facts.course.id, facts)
+        })
+        .collect())
+}
+
+async fn offerings_by_id(db: &DatabaseConnection, ids: &[Uuid]) -> ApiResult<Vec<offering::Model>> {
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(CHUNK) {
+        out.extend(
+            offering::Entity::find()
+                .filter(offering::Column::Id.is_in(chunk.iter().copied()))
+                .all(db)
+                .await?,
+        );
+    }
+    Ok(out)
+}
+
+/// Every dated offering of the courses (plus the course itself when it has none) as candidates.
+fn candidates_of(facts: &HashMap<Uuid, CourseFacts>, runs: &[offering::Model]) -> Vec<Candidate> {
+    let mut by_course: HashMap<Uuid, Vec<&offering::Model>> = HashMap::new();
+    for run in runs {
+        by_course.entry(run.course_id).or_default().push(run);
+    }
+    let mut out = Vec::new();
+    for (id, f) in facts {
+        match by_course.get(id) {
+            Some(runs) => out.extend(runs.iter().map(|r| candidate(f, Some(r)))),
+            None => out.push(candidate(f, None)),
+        }
+    }
+    out
+}
+
+/// The search request that finds a need's candidates: courses sharing a skill; with `strict`, also
+/// only those that pass the hard constraints the engine can check.
+fn candidate_request(profile: &NeedProfile, n: &need::Model, strict: bool) -> SearchRequest {
+    let mut filter = SearchFilter {
+        skills: profile.must_skills.iter().chain(&profile.nice_skills).map(|s| s.id.clone()).collect(),
+        ..SearchFilter::default()
+    };
+    if strict {
+        let earliest = n.earliest_start.map_or(today(), |e| e.max(today()));
+        filter.start_from = Some(document::day_timestamp(earliest));
+        filter.start_to = n.latest_start.map(document::day_timestamp);
+        filter.has_seats = true;
+        if !n.online_acceptable
+            && let (Some((lat, lng)), Some(km)) = (profile.location, n.max_distance_km)
+        {
+            filter.near = Some(Near { lat, lng, radius_km: f64::from(km) });
+        }
+    }
+    SearchRequest { query: String::new(), filter, limit: SEARCH_LIMIT, ..SearchRequest::default() }
+}
+
+async fn candidates_for_need(
+    db: &DatabaseConnection,
+    search: &Backend,
+    n: &need::Model,
+    profile: &NeedProfile,
+    include_excluded: bool,
+) -> ApiResult<Vec<Candidate>> {
+    if profile.must_skills.is_empty() && profile.nice_skills.is_empty() {
+        return Ok(Vec::new());
+    }
+    let results = search.search(&candidate_request(profile, n, !include_excluded)).await?;
+    let course_ids: Vec<Uuid> = results.hits.iter().map(|h| h.course_id).collect();
+    let facts = course_facts(db, &course_ids).await?;
+    // A course's single document (rolling start, online) names no offering: take all of its runs.
+    let whole: Vec<Uuid> =
+        results.hits.iter().filter(|h| h.offering_ids.is_empty()).map(|h| h.course_id).collect();
+    let mut runs = courses::offerings_of(db, &whole).await?;
+    let named: Vec<Uuid> = results.hits.iter().flat_map(|h| h.offering_ids.iter().copied()).collect();
+    runs.extend(offerings_by_id(db, &named).await?);
+    Ok(candidates_of(&facts, &runs))
+}
+
+// ---- public operations ----
+
+/// Who may see a need's matches: members of the firms in its pool, and providers that may see it.
+async fn need_for_matching(db: &DatabaseConnection, caller: Uuid, need_id: Uuid) -> ApiResult<need::Model> {
+    needs::visible(db, caller, need_id).await
+}
+
+/// The ranked offerings for a need: all of them, or with `include_excluded` also those a hard
+/// constraint rules out (last, with the reason).
+pub async fn matches_for_need(
+    db: &DatabaseConnection,
+    search: &Backend,
+    caller: Uuid,
+    need_id: Uuid,
+    include_excluded: bool,
+) -> ApiResult<Vec<Match>> {
+    let n = need_for_matching(db, caller, need_id).await?;
+    let mut profiles = profiles(db, std::slice::from_ref(&n)).await?;
+    let profile = profiles.remove(&n.id).ok_or_else(|| ApiError::not_found("need"))?;
+    let candidates = candidates_for_need(db, search, &n, &profile, include_excluded).await?;
+    let ranked = score::rank(&profile, candidates, today(), MatchingConfig::get(), FundingRules::get());
+    Ok(ranked
+        .into_iter()
+        .filter(|(_, s)| include_excluded || !s.excluded)
+        .map(|(candidate, score)| Match { candidate, score })
+        .collect())
+}
+
+/// Providers whose courses match a newly opened need above the lead threshold: the best course
+/// of each.
+pub async fn new_leads(db: &DatabaseConnection, search: &Backend, need_id: Uuid) -> ApiResult<Vec<NewLead>> {
+    let Some(n) = need::Entity::find_by_id(need_id).one(db).await? else {
+        return Ok(Vec::new());
+    };
+    if n.status != NeedStatus::Open || n.visibility != NeedVisibility::Public {
+        return Ok(Vec::new());
+    }
+    let mut profiles = profiles(db, std::slice::from_ref(&n)).await?;
+    let Some(profile) = profiles.remove(&n.id) else {
+        return Ok(Vec::new());
+    };
+    let config = MatchingConfig::get();
+    let candidates = candidates_for_need(db, search, &n, &profile, false).await?;
+    let mut best: HashMap<Uuid, NewLead> = HashMap::new();
+    for (c, s) in score::rank(&profile, candidates, today(), config, FundingRules::get()) {
+        if s.excluded || s.score < config.lead_threshold || best.contains_key(&c.provider_id) {
+            continue;
+        }
+        best.insert(
+            c.provider_id,
+            NewLead {
+                provider_id: c.provider_id,
+                course_id: c.course_id,
+                offering_id: c.offering_id,
+                score: s.score,
+            },
+        );
+    }
+    let mut leads: Vec<NewLead> = best.into_values().collect();
+    leads.sort_by(|a, b| b.score.cmp(&a.score).then(a.provider_id.cmp(&b.provider_id)));
+    Ok(leads)
+}
+
+/// Open public needs ranked for a provider's published courses (or one of them).
+pub async fn leads_for_provider(
+    db: &DatabaseConnection,
+    caller: Uuid,
+    provider_id: Uuid,
+) -> ApiResult<Vec<Lead>> {
+    access::member_of_kind(db, caller, provider_id, OrganizationKind::Provider, "organizationId").await?;
+    let ids: Vec<Uuid> = course::Entity::find()
+        .select_only()
+        .column(course::Column::Id)
+        .filter(course::Column::ProviderId.eq(provider_id))
+        .filter(course::Column::Status.eq(CourseStatus::Published))
+        .into_tuple()
+        .all(db)
+        .await?;
+    leads_for_courses(db, &ids).await
+}
+
+/// Open public needs ranked for one course; only its provider's members may ask.
+pub async fn matching_needs_for_course(
+    db: &DatabaseConnection,
+    caller: Uuid,
+    course_id: Uuid,
+) -> ApiResult<Vec<Lead>> {
+    let c = courses::visible(db, Some(caller), course_id).await?;
+    if organizations::role_of(db, c.provider_id, caller).await?.is_none() {
+        return Err(ApiError::forbidden("only members of the course's provider may see its matching needs"));
+    }
+    leads_for_courses(db, &[c.id]).await
+}
+
+async fn leads_for_courses(db: &DatabaseConnection, course_ids: &[Uuid]) -> ApiResult<Vec<Lead>> {
+    let facts = course_facts(db, course_ids).await?;
+    let runs = courses::offerings_of(db, course_ids).await?;
+    let candidates = candidates_of(&facts, &runs);
+    // Inverted index skill → candidates, so each need is scored only against courses it shares a
+    // skill with.
+    let mut by_skill: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, c) in candidates.iter().enumerate() {
+        for s in &c.skill_ids {
+            by_skill.entry(s.as_str()).or_default().push(i);
+        }
+    }
+    let skill_ids: Vec<String> = by_skill.keys().map(|s| (*s).to_owned()).collect();
+    let open = open_needs_with_skills(db, &skill_ids).await?;
+    let profiles = profiles(db, &open).await?;
+    let (config, rules, today) = (MatchingConfig::get(), FundingRules::get(), today());
+    let mut leads = Vec::new();
+    for n in open {
+        let Some(profile) = profiles.get(&n.id) else { continue };
+        let mut seen: HashSet<usize> = HashSet::new();
+        let mut best: Option<(usize, MatchScore)> = None;
+        for s in profile.must_skills.iter().chain(&profile.nice_skills) {
+            for &i in by_skill.get(s.id.as_str()).map(Vec::as_slice).unwrap_or_default() {
+                if !seen.insert(i) {
+                    continue;
+                }
+                let scored = score::score(profile, &candidates[i], today, config, rules);
+                if scored.excluded {
+                    continue;
+                }
+                if best.as_ref().is_none_or(|(_, b)| scored.score > b.score) {
+                    best = Some((i, scored));
+                }
+            }
+        }
+        if let Some((i, score)) = best {
+            leads.push(Lead { need: n, candidate: candidates[i].clone(), score });
+        }
+    }
+    leads.sort_by(|a, b| b.score.score.cmp(&a.score.score).then(a.need.id.cmp(&b.need.id)));
+    Ok(leads)
+}
+
+/// OPEN PUBLIC needs naming any of `skill_ids`.
+async fn open_needs_with_skills(
+    db: &DatabaseConnection,
+    skill_ids: &[String],
+) -> ApiResult<Vec<need::Model>> {
+    let mut need_ids: HashSet<Uuid> = HashSet::new();
+    for chunk in skill_ids.chunks(CHUNK) {
+        let rows: Vec<Uuid> = need_skill::Entity::find()
+            .select_only()
+            .column(need_skill::Column::NeedId)
+            .filter(need_skill::Column::SkillId.is_in(chunk.iter().cloned()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        need_ids.extend(rows);
+    }
+    let ids: Vec<Uuid> = need_ids.into_iter().collect();
+    let mut out = Vec::new();
+    for chunk in ids.chunks(CHUNK) {
+        out.extend(
+            need::Entity::find()
+                .filter(need::Column::Id.is_in(chunk.iter().copied()))
+                .filter(need::Column::Status.eq(NeedStatus::Open))
+                .filter(need::Column::Visibility.eq(NeedVisibility::Public))
+                .all(db)
+                .await?,
+        );
+    }
+    Ok(out)
+}
+
+/// The estimated net cost per participant of an offering for a firm (members of the firm only).
+pub async fn funding_estimate(
+    db: &DatabaseConnection,
+    caller: Uuid,
+    offering_id: Uuid,
+    organization_id: Uuid,
+) -> ApiResult<(offering::Model, FundingEstimate)> {
+    let org =
+        access::member_of_kind(db, caller, organization_id, OrganizationKind::Firm, "organizationId").await?;
+    let run = courses::find_offering(db, Some(caller), offering_id).await?;
+    let facts = course_facts(db, &[run.course_id]).await?;
+    let f = facts.get(&run.course_id).ok_or_else(|| ApiError::not_found("offering"))?;
+    let c = candidate(f, Some(&run));
+    let estimate = funding::estimate(
+        &FundingFacts {
+            price_cents: c.price_cents,
+            vat: c.vat,
+            duration_hours: c.duration_hours,
+            provider_azav_certified: c.provider_azav_certified,
+            azav_measure_number: c.azav_measure_number,
+            reference_date: if run.rolling_start { today() } else { run.start_date.max(today()) },
+        },
+        org.employee_count,
+        FundingRules::get(),
+    );
+    Ok((run, estimate))
+}
