@@ -84,7 +84,9 @@ impl Application {
                 wake: alerts_wake.clone(),
             };
             workers.push(tokio::spawn(dispatcher.run()));
-            let sender = webhooks::Sender::new(db.clone(), settings.alerts.clone())
+            let mut alert_settings = settings.alerts.clone();
+            alert_settings.webhook_allow_loopback_http = settings.allows_loopback_webhooks();
+            let sender = webhooks::Sender::new(db.clone(), alert_settings)
                 .map_err(|e| anyhow::anyhow!("building the webhook client: {}", e.message()))?;
             workers.push(tokio::spawn(sender.run()));
         }

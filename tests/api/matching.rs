@@ -303,6 +303,16 @@ async fn pooling_changes_the_ranking() {
     assert_eq!(joined["joinNeed"]["pooledParticipants"], 13);
     assert_eq!(joined["joinNeed"]["participations"][0]["firm"]["name"], "Feinmechanik Jena");
 
+    // Outsiders see the pooled total, not who joined.
+    let outsider = app
+        .gql_ok(
+            Some(&trainer.access_token),
+            "query($id: ID!) { need(id: $id) { pooledParticipants participations { note } } }",
+            json!({ "id": need }),
+        )
+        .await;
+    assert_eq!(outsider["need"], json!({ "pooledParticipants": 13, "participations": [] }));
+
     // 13 participants no longer fit the small group; the joined firm sees the matches too.
     let after = matches(&app, &partner.access_token, &need, false, 2).await;
     assert_eq!(titles(&after), ["Große Gruppe", "Kleine Gruppe"]);
@@ -457,6 +467,16 @@ async fn leads_and_funding_estimates_respect_who_may_see_them() {
         "NOT_FOUND",
         None,
     );
+    // Another firm sees the public need but not its matches; a provider sees them, without the
+    // firm's funding estimate (it would tell the firm's size).
+    let (other_hr, _) = firm_at(&app, "hr@nachbar.de", "Nachbar GmbH", JENA).await;
+    assert_error(
+        &app.gql(Some(&other_hr.access_token), MATCHES, json!({ "n": need, "x": false })).await,
+        "FORBIDDEN",
+        None,
+    );
+    let as_provider = matches(&app, &trainer.access_token, &need, false, 1).await;
+    assert_eq!(as_provider[0]["fundingEstimate"], Value::Null);
     assert_error(&app.gql(None, MATCHES, json!({ "n": need, "x": false })).await, "UNAUTHENTICATED", None);
     assert_error(
         &app.gql(

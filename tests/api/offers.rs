@@ -138,6 +138,24 @@ async fn a_firm_accepts_one_offer_and_the_rest_are_declined() {
         )
         .await;
     assert_error(&again, "CONFLICT", Some("input.needId"));
+
+    // Reopening a failed negotiation releases the accepted offer: never two ACCEPTED offers.
+    let version = after["need"]["version"].as_i64().expect("version");
+    app.gql_ok(
+        Some(&hr.access_token),
+        "mutation($id: ID!, $v: Int!) { changeNeedStatus(id: $id, expectedVersion: $v, status: OPEN) { status } }",
+        json!({ "id": need, "v": version }),
+    )
+    .await;
+    let reopened = app
+        .gql_ok(
+            Some(&hr.access_token),
+            "query($id: ID!) { offer(id: $id) { status } }",
+            json!({ "id": offer_b }),
+        )
+        .await;
+    assert_eq!(reopened["offer"]["status"], "DECLINED");
+    submit(&app, &a, &need, &a_id, &a_offering).await;
 }
 
 #[tokio::test]

@@ -5,6 +5,8 @@
 //! `Bildungsmarkt-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`; receivers
 //! recompute it over the raw body and reject timestamps older than a few minutes.
 
+use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -25,6 +27,7 @@ use crate::config::AlertSettings;
 use crate::db;
 use crate::error::{ApiError, ApiResult};
 use crate::service::json_list;
+use crate::service::webhooks::is_public;
 
 pub const SIGNATURE_HEADER: &str = "Bildungsmarkt-Signature";
 pub const EVENT_HEADER: &str = "Bildungsmarkt-Event";
@@ -99,9 +102,12 @@ pub struct Sender {
 }
 
 impl Sender {
+    /// `settings.webhook_allow_loopback_http` must already be off in production (see
+    /// [`crate::config::Settings::allows_loopback_webhooks`]).
     pub fn new(db: DatabaseConnection, settings: AlertSettings) -> ApiResult<Self> {
         let client = reqwest::Client::builder()
             .timeout(TIMEOUT)
+            .dns_resolver(Arc::new(PublicOnly { allow_loopback: settings.webhook_allow_loopback_http }))
             // A redirect could lead the request somewhere the endpoint check never saw.
             .redirect(reqwest::redirect::Policy::none())
             .user_agent("Bildungsmarkt-Webhooks/1")
@@ -132,6 +138,20 @@ impl Sender {
     }
 
     async fn attempt(&self, d: delivery::Model, ep: endpoint::Model) {
+        // Addresses in the URL bypass the resolver's check.
+        let literal = reqwest::Url::parse(&ep.url).ok().and_then(|u| {
+            u.host_str().and_then(|h| {
+                h.trim_start_matches('[').trim_end_matches(']').parse::<std::net::IpAddr>().ok()
+            })
+        });
+        if literal.is_some_and(|ip| {
+            !(is_public(ip) || self.settings.webhook_allow_loopback_http && ip.is_loopback())
+        }) {
+            if let Err(e) = self.record(&d, None, Some("address not allowed".to_owned())).await {
+                tracing::warn!(error = ?e, delivery = %d.id, "recording a webhook attempt failed");
+            }
+            return;
+        }
         let timestamp = Utc::now().timestamp();
         let signature = format!("t={timestamp},v1={}", sign(&ep.secret, timestamp, &d.payload));
         let response = self
@@ -144,10 +164,13 @@ impl Sender {
             .body(d.payload.clone())
             .send()
             .await;
+        // Only coarse outcomes are recorded: details of failed connections would map the network.
         let (status_code, error) = match response {
             Ok(r) if r.status().is_success() => (Some(r.status().as_u16() as i32), None),
             Ok(r) => (Some(r.status().as_u16() as i32), Some(format!("endpoint answered {}", r.status()))),
-            Err(e) => (None, Some(format!("request failed: {e}"))),
+            Err(e) if e.is_timeout() => (None, Some("no answer within 10 s".to_owned())),
+            Err(e) if e.is_connect() => (None, Some("could not connect".to_owned())),
+            Err(_) => (None, Some("request failed".to_owned())),
         };
         if let Err(e) = self.record(&d, status_code, error).await {
             tracing::warn!(error = ?e, delivery = %d.id, "recording a webhook attempt failed");
@@ -185,6 +208,29 @@ impl Sender {
         };
         update.filter(delivery::Column::Id.eq(d.id)).exec(&self.db).await?;
         Ok(())
+    }
+}
+
+/// Resolves endpoint host names to public addresses only, so a name that points into the server's
+/// own network (or is rebound to it later) is never called.
+struct PublicOnly {
+    allow_loopback: bool,
+}
+
+impl reqwest::dns::Resolve for PublicOnly {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let allow_loopback = self.allow_loopback;
+        Box::pin(async move {
+            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((name.as_str(), 0))
+                .await?
+                .filter(|a| is_public(a.ip()) || allow_loopback && a.ip().is_loopback())
+                .collect();
+            if addrs.is_empty() {
+                return Err(format!("{} has no public address", name.as_str()).into());
+            }
+            let addrs: reqwest::dns::Addrs = Box::new(addrs.into_iter());
+            Ok(addrs)
+        })
     }
 }
 

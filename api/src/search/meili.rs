@@ -57,7 +57,26 @@ impl MeiliBackend {
             let _ = self.wait(task).await;
         }
         let task = self.client.index(uid).set_settings(&settings()?).await.map_err(unavailable)?;
-        self.wait(task).await
+        self.wait(task).await?;
+        self.apply_separate_settings(uid).await
+    }
+
+    /// Settings the SDK's `Settings` has no field for, each with its own endpoint.
+    async fn apply_separate_settings(&self, uid: &str) -> Result<(), SearchError> {
+        let raw: serde_json::Value = serde_json::from_str(SETTINGS)
+            .map_err(|e| SearchError::Internal(format!("search-config/courses.json: {e}")))?;
+        let index = self.client.index(uid);
+        if let Some(enabled) = raw.get("facetSearch").and_then(serde_json::Value::as_bool) {
+            self.wait(index.set_facet_search(enabled).await.map_err(unavailable)?).await?;
+        }
+        if let Some(value) = raw.get("prefixSearch") {
+            let prefix: meilisearch_sdk::settings::PrefixSearchSettings =
+                serde_json::from_value(value.clone()).map_err(|e| {
+                    SearchError::Internal(format!("search-config/courses.json prefixSearch: {e}"))
+                })?;
+            self.wait(index.set_prefix_search(prefix).await.map_err(unavailable)?).await?;
+        }
+        Ok(())
     }
 
     async fn wait(&self, task: TaskInfo) -> Result<(), SearchError> {
@@ -364,6 +383,10 @@ impl SearchBackend for MeiliBackend {
 mod tests {
     use super::*;
 
+    /// Keys of `search-config/courses.json` applied through their own endpoints (see
+    /// `apply_separate_settings`).
+    const SEPARATE_SETTINGS: [&str; 2] = ["facetSearch", "prefixSearch"];
+
     #[test]
     fn every_setting_in_the_config_reaches_meilisearch() -> Result<(), SearchError> {
         let raw: serde_json::Value =
@@ -374,7 +397,8 @@ mod tests {
                 .map(|o| o.iter().filter(|(_, v)| !v.is_null()).map(|(k, _)| k.clone()).collect())
                 .unwrap_or_default()
         };
-        let mut expected = keys(&raw);
+        let mut expected: Vec<String> =
+            keys(&raw).into_iter().filter(|k| !SEPARATE_SETTINGS.contains(&k.as_str())).collect();
         expected.sort();
         let mut got = keys(&parsed);
         got.sort();

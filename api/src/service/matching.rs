@@ -15,16 +15,15 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySe
 use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult};
+use crate::matching::score::Criterion;
 use crate::matching::{
     Candidate, FundingEstimate, FundingFacts, FundingRules, MatchScore, MatchingConfig, NeedProfile,
     PoolMember, SkillRef, funding, score,
 };
-use crate::search::query::{Near, SearchFilter, SearchRequest};
+use crate::search::query::{Near, SearchFilter, SearchRequest, SearchSort};
 use crate::search::{Backend, document};
 use crate::service::{access, courses, json_list, needs, organizations};
 
-/// Candidates fetched from the search backend per need at most.
-const SEARCH_LIMIT: usize = 1000;
 /// SQL `IN` lists are split into chunks of this size.
 const CHUNK: usize = 900;
 
@@ -290,7 +289,10 @@ fn candidate_request(profile: &NeedProfile, n: &need::Model, strict: bool) -> Se
             filter.near = Some(Near { lat, lng, radius_km: f64::from(km) });
         }
     }
-    SearchRequest { query: String::new(), filter, limit: SEARCH_LIMIT, ..SearchRequest::default() }
+    // Beyond `maxCandidates` the nearest (or earliest) courses are kept.
+    let sort = if filter.near.is_some() { SearchSort::Distance } else { SearchSort::StartDate };
+    let limit = MatchingConfig::get().max_candidates;
+    SearchRequest { query: String::new(), filter, sort, limit, ..SearchRequest::default() }
 }
 
 async fn candidates_for_need(
@@ -317,9 +319,33 @@ async fn candidates_for_need(
 
 // ---- public operations ----
 
-/// Who may see a need's matches: members of the firms in its pool, and providers that may see it.
-async fn need_for_matching(db: &DatabaseConnection, caller: Uuid, need_id: Uuid) -> ApiResult<need::Model> {
-    needs::visible(db, caller, need_id).await
+/// A need whose matches the caller may see: members of the firms in its pool, and members of a
+/// provider that may see the need. Returns the need and whether the caller is in its pool.
+async fn need_for_matching(
+    db: &DatabaseConnection,
+    caller: Uuid,
+    need_id: Uuid,
+) -> ApiResult<(need::Model, bool)> {
+    let n = needs::visible(db, caller, need_id).await?;
+    let own = access::organizations_of(db, caller).await?;
+    if needs::pool_firms(db, &n).await?.iter().any(|f| own.contains(f)) {
+        return Ok((n, true));
+    }
+    let providers = organization::Entity::find()
+        .filter(organization::Column::Id.is_in(own))
+        .filter(organization::Column::Kind.eq(OrganizationKind::Provider))
+        .all(db)
+        .await?;
+    if providers.is_empty() {
+        return Err(ApiError::forbidden("only the need's firms and training providers may see its matches"));
+    }
+    Ok((n, false))
+}
+
+/// What outsiders (providers) see: scores computed without the firm's confidential size, and no
+/// funding estimate for it.
+fn for_outsiders(profile: &mut NeedProfile) {
+    profile.owner_employee_count = None;
 }
 
 /// The ranked offerings for a need: all of them, or with `include_excluded` also those a hard
@@ -331,15 +357,23 @@ pub async fn matches_for_need(
     need_id: Uuid,
     include_excluded: bool,
 ) -> ApiResult<Vec<Match>> {
-    let n = need_for_matching(db, caller, need_id).await?;
+    let (n, in_pool) = need_for_matching(db, caller, need_id).await?;
     let mut profiles = profiles(db, std::slice::from_ref(&n)).await?;
-    let profile = profiles.remove(&n.id).ok_or_else(|| ApiError::not_found("need"))?;
+    let mut profile = profiles.remove(&n.id).ok_or_else(|| ApiError::not_found("need"))?;
+    if !in_pool {
+        for_outsiders(&mut profile);
+    }
     let candidates = candidates_for_need(db, search, &n, &profile, include_excluded).await?;
     let ranked = score::rank(&profile, candidates, today(), MatchingConfig::get(), FundingRules::get());
     Ok(ranked
         .into_iter()
         .filter(|(_, s)| include_excluded || !s.excluded)
-        .map(|(candidate, score)| Match { candidate, score })
+        .map(|(candidate, mut score)| {
+            if !in_pool {
+                score.funding = None;
+            }
+            Match { candidate, score }
+        })
         .collect())
 }
 
@@ -353,14 +387,15 @@ pub async fn new_leads(db: &DatabaseConnection, search: &Backend, need_id: Uuid)
         return Ok(Vec::new());
     }
     let mut profiles = profiles(db, std::slice::from_ref(&n)).await?;
-    let Some(profile) = profiles.remove(&n.id) else {
+    let Some(mut profile) = profiles.remove(&n.id) else {
         return Ok(Vec::new());
     };
+    for_outsiders(&mut profile);
     let config = MatchingConfig::get();
     let candidates = candidates_for_need(db, search, &n, &profile, false).await?;
     let mut best: HashMap<Uuid, NewLead> = HashMap::new();
     for (c, s) in score::rank(&profile, candidates, today(), config, FundingRules::get()) {
-        if s.excluded || s.score < config.lead_threshold || best.contains_key(&c.provider_id) {
+        if !is_lead(&s, config) || best.contains_key(&c.provider_id) {
             continue;
         }
         best.insert(
@@ -423,7 +458,8 @@ async fn leads_for_courses(db: &DatabaseConnection, course_ids: &[Uuid]) -> ApiR
     }
     let skill_ids: Vec<String> = by_skill.keys().map(|s| (*s).to_owned()).collect();
     let open = open_needs_with_skills(db, &skill_ids).await?;
-    let profiles = profiles(db, &open).await?;
+    let mut profiles = profiles(db, &open).await?;
+    profiles.values_mut().for_each(for_outsiders);
     let (config, rules, today) = (MatchingConfig::get(), FundingRules::get(), today());
     let mut leads = Vec::new();
     for n in open {
@@ -435,10 +471,11 @@ async fn leads_for_courses(db: &DatabaseConnection, course_ids: &[Uuid]) -> ApiR
                 if !seen.insert(i) {
                     continue;
                 }
-                let scored = score::score(profile, &candidates[i], today, config, rules);
-                if scored.excluded {
+                let mut scored = score::score(profile, &candidates[i], today, config, rules);
+                if scored.excluded || !covers_a_must_skill(&scored) {
                     continue;
                 }
+                scored.funding = None;
                 if best.as_ref().is_none_or(|(_, b)| scored.score > b.score) {
                     best = Some((i, scored));
                 }
@@ -450,6 +487,16 @@ async fn leads_for_courses(db: &DatabaseConnection, course_ids: &[Uuid]) -> ApiR
     }
     leads.sort_by(|a, b| b.score.score.cmp(&a.score.score).then(a.need.id.cmp(&b.need.id)));
     Ok(leads)
+}
+
+/// A course that teaches none of the MUST skills is no lead, whatever else fits.
+fn covers_a_must_skill(score: &MatchScore) -> bool {
+    score.result(Criterion::MustSkills).is_some_and(|r| r.score > 0)
+}
+
+/// Worth an alert: included, teaches a MUST skill, and scores at least the lead threshold.
+fn is_lead(score: &MatchScore, config: &MatchingConfig) -> bool {
+    !score.excluded && covers_a_must_skill(score) && score.score >= config.lead_threshold
 }
 
 /// OPEN PUBLIC needs naming any of `skill_ids`.

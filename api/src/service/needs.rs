@@ -413,8 +413,12 @@ pub async fn change_status(
     if status == NeedStatus::Open {
         alerts::record(&txn, &AlertEvent::NeedOpened { need_id: id }).await?;
     }
-    if matches!(status, NeedStatus::Fulfilled | NeedStatus::Closed | NeedStatus::Cancelled) {
+    // Offers wait only while the need is OPEN; reopening a negotiation that failed releases the
+    // accepted offer, so at most one offer of a need is ever ACCEPTED at a time.
+    if status != NeedStatus::Open {
         offers::decline_pending(&txn, &updated, None).await?;
+    } else if current.status == NeedStatus::InNegotiation {
+        offers::decline_accepted(&txn, &updated).await?;
     }
     txn.commit().await?;
     Ok(updated)
@@ -447,6 +451,14 @@ pub async fn delete(db: &DatabaseConnection, caller: Uuid, id: Uuid) -> ApiResul
         return Err(ApiError::conflict_on(
             "id",
             "only DRAFT needs can be deleted; close or cancel it instead",
+        ));
+    }
+    let offered =
+        entity::offer::Entity::find().filter(entity::offer::Column::NeedId.eq(id)).count(&txn).await?;
+    if offered > 0 {
+        return Err(ApiError::conflict_on(
+            "id",
+            "this need has offers; cancel it instead, so they keep their history",
         ));
     }
     need::Entity::delete_by_id(id).exec(&txn).await?;

@@ -53,8 +53,7 @@ pub async fn submit(db: &DatabaseConnection, caller: Uuid, input: NewOffer) -> A
     access::member_of_kind(&txn, caller, input.provider_id, OrganizationKind::Provider, "input.providerId")
         .await?;
     let need = lock_need(&txn, input.need_id).await?;
-    let own = access::organizations_of(&txn, caller).await?;
-    if !needs::can_see(&txn, &own, &need).await? {
+    if !needs::can_see(&txn, &[input.provider_id], &need).await? {
         return Err(ApiError::not_found("need"));
     }
     if need.status != NeedStatus::Open {
@@ -277,6 +276,20 @@ pub async fn decline_pending(
     }
     for other in pending.all(txn).await? {
         let declined = decide(txn, other, OfferStatus::Declined).await?;
+        record(txn, &declined, need, OfferChange::Declined).await?;
+    }
+    Ok(())
+}
+
+/// Declines the need's ACCEPTED offer (the firm reopened the need).
+pub async fn decline_accepted(txn: &DatabaseTransaction, need: &need::Model) -> ApiResult<()> {
+    let accepted = offer::Entity::find()
+        .filter(offer::Column::NeedId.eq(need.id))
+        .filter(offer::Column::Status.eq(OfferStatus::Accepted))
+        .all(txn)
+        .await?;
+    for offer in accepted {
+        let declined = decide(txn, offer, OfferStatus::Declined).await?;
         record(txn, &declined, need, OfferChange::Declined).await?;
     }
     Ok(())

@@ -1,6 +1,8 @@
 //! Webhook endpoints of an organization: registered and removed by its admins; deliveries are
 //! recorded for them to inspect.
 
+use std::net::IpAddr;
+
 use chrono::Utc;
 use entity::membership::MembershipRole;
 use entity::webhook_delivery as delivery;
@@ -32,11 +34,49 @@ pub fn endpoint_url(field: &str, raw: &str, allow_loopback: bool) -> ApiResult<S
     if !url.username().is_empty() || url.password().is_some() {
         return Err(bad("credentials in the URL are not allowed; use the signature to authenticate"));
     }
-    let loopback = matches!(host, "localhost" | "127.0.0.1" | "[::1]");
+    let ip = host.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>().ok();
+    let loopback = host == "localhost" || ip.is_some_and(|ip| ip.is_loopback());
+    if ip.is_some_and(|ip| !is_public(ip)) && !(loopback && allow_loopback) {
+        return Err(bad(
+            "webhook endpoints must be public: private, loopback and link-local addresses are refused",
+        ));
+    }
     match url.scheme() {
         "https" if !loopback || allow_loopback => Ok(url.to_string()),
         "http" if loopback && allow_loopback => Ok(url.to_string()),
         _ => Err(bad("webhook endpoints must use https:// with a public host name")),
+    }
+}
+
+/// Whether `ip` is reachable on the public internet: not private, loopback, link-local (cloud
+/// metadata), shared, documentation, multicast or unspecified. Webhooks go only there, so an
+/// endpoint cannot make the server call into its own network.
+pub fn is_public(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            !(v4.is_private()
+                || v4.is_loopback()
+                || v4.is_link_local()
+                || v4.is_broadcast()
+                || v4.is_documentation()
+                || v4.is_unspecified()
+                || v4.is_multicast()
+                || a == 0
+                || (a == 100 && (64..128).contains(&b))
+                || (a == 198 && (18..20).contains(&b)))
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_public(IpAddr::V4(v4));
+            }
+            let first = v6.segments()[0];
+            !(v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (first & 0xfe00) == 0xfc00
+                || (first & 0xffc0) == 0xfe80)
+        }
     }
 }
 
@@ -160,5 +200,16 @@ mod tests {
         assert!(endpoint_url("url", "https://user:pw@hooks.example.de/", false).is_err());
         assert!(endpoint_url("url", "ftp://hooks.example.de/", false).is_err());
         assert!(endpoint_url("url", "kaputt", false).is_err());
+        for private in [
+            "https://10.0.0.5/",
+            "https://169.254.169.254/latest",
+            "https://127.0.0.2/",
+            "https://[::ffff:127.0.0.1]/",
+            "https://[fd00::1]/",
+            "https://100.64.0.1/",
+        ] {
+            assert!(endpoint_url("url", private, false).is_err(), "{private}");
+        }
+        assert!(endpoint_url("url", "https://93.184.216.34/hook", false).is_ok());
     }
 }

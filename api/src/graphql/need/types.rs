@@ -11,7 +11,7 @@ use crate::graphql::organization::loaders::OrganizationLoader;
 use crate::graphql::organization::types::{Bundesland, GeoPoint, GeoPointInput, LIST_COST, Organization};
 use crate::graphql::skill::types::Skill;
 use crate::service::needs::{NeedFields, NeedLocation as ServiceLocation};
-use crate::service::{json_list, offers, pooling};
+use crate::service::{access, json_list, offers, pooling};
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
 #[graphql(remote = "entity::qualification_need::NeedStatus")]
@@ -148,16 +148,21 @@ impl QualificationNeed {
 
     /// The firm's participants plus those of the firms that joined.
     async fn pooled_participants(&self, ctx: &Context<'_>) -> Result<i32> {
-        let pool = self.participations(ctx).await?;
+        let state = context::state(ctx)?;
+        let pool = pooling::of_needs(&state.db, &[self.model.id]).await?;
         Ok(self.model.participants + pool.iter().map(|p| p.participants).sum::<i32>())
     }
 
-    /// Firms that joined this need with their own participants, oldest first.
+    /// Firms that joined this need with their own participants, oldest first; only the firms of
+    /// the pool see them (others see `pooledParticipants`).
     #[graphql(complexity = "LIST_COST * child_complexity")]
     async fn participations(&self, ctx: &Context<'_>) -> Result<Vec<NeedParticipation>> {
+        let caller = context::require_user(ctx)?;
         let state = context::state(ctx)?;
         let rows = pooling::of_needs(&state.db, &[self.model.id]).await?;
-        Ok(rows.into_iter().map(Into::into).collect())
+        let own = access::organizations_of(&state.db, caller).await?;
+        let in_pool = own.contains(&self.model.firm_id) || rows.iter().any(|p| own.contains(&p.firm_id));
+        Ok(if in_pool { rows.into_iter().map(Into::into).collect() } else { Vec::new() })
     }
 
     /// Offers on the need: all of them for the firms of its pool, its own for a provider.
