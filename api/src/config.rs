@@ -108,6 +108,10 @@ pub struct Limits {
     pub max_complexity: usize,
     pub max_recursive_depth: usize,
     pub max_body_bytes: usize,
+    /// Aliased fields per document.
+    pub max_aliases: usize,
+    /// Field selections per document (repeated ones count each time).
+    pub max_fields: usize,
 }
 
 impl Default for Settings {
@@ -144,7 +148,14 @@ impl Default for AuthSettings {
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { max_depth: 12, max_complexity: 5_000, max_recursive_depth: 32, max_body_bytes: 1024 * 1024 }
+        Self {
+            max_depth: 12,
+            max_complexity: 5_000,
+            max_recursive_depth: 32,
+            max_body_bytes: 1024 * 1024,
+            max_aliases: 50,
+            max_fields: 500,
+        }
     }
 }
 
@@ -256,6 +267,12 @@ impl Settings {
         }
         if let Some(v) = get("APP_MAX_RECURSIVE_DEPTH") {
             self.limits.max_recursive_depth = parse_num("APP_MAX_RECURSIVE_DEPTH", &v)?;
+        }
+        if let Some(v) = get("APP_MAX_ALIASES") {
+            self.limits.max_aliases = parse_num("APP_MAX_ALIASES", &v)?;
+        }
+        if let Some(v) = get("APP_MAX_FIELDS") {
+            self.limits.max_fields = parse_num("APP_MAX_FIELDS", &v)?;
         }
         if let Some(v) = get("APP_MAX_BODY_BYTES") {
             self.limits.max_body_bytes = parse_num("APP_MAX_BODY_BYTES", &v)?;

@@ -14,7 +14,9 @@ use crate::config::Settings;
 use crate::error::{ApiError, ApiResult};
 use crate::events::EventBus;
 use crate::graphql::catalog::loaders::{CourseLoader, CourseSkillsLoader, OfferingsLoader};
-use crate::graphql::need::loaders::NeedSkillsLoader;
+use crate::graphql::need::loaders::{
+    CallerOrganizationsLoader, NeedSkillsLoader, OffersLoader, ParticipationsLoader,
+};
 use crate::graphql::organization::loaders::{LoadError, MembersLoader, OrganizationLoader, UserLoader};
 use crate::graphql::skill::types::SkillCategoryLoader;
 use crate::search::Backend;
@@ -71,6 +73,9 @@ pub fn attach_request_data(data: &mut Data, state: &AppState, caller: Caller, ca
     add(data, OfferingsLoader { db: db.clone() }, cache);
     add(data, CourseSkillsLoader { db: db.clone() }, cache);
     add(data, NeedSkillsLoader { db: db.clone() }, cache);
+    add(data, ParticipationsLoader { db: db.clone() }, cache);
+    add(data, OffersLoader { db: db.clone() }, cache);
+    add(data, CallerOrganizationsLoader { db: db.clone() }, cache);
     add(data, SkillCategoryLoader { db: db.clone() }, cache);
 }
 

@@ -3,6 +3,7 @@
 pub mod account;
 pub mod catalog;
 pub mod context;
+pub mod limits;
 pub mod matching;
 pub mod need;
 pub mod offer;
@@ -68,7 +69,8 @@ pub fn schema_builder(
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
         .limit_recursive_depth(limits.max_recursive_depth)
-        .limit_directives(8);
+        .limit_directives(8)
+        .extension(limits::QueryShape { max_aliases: limits.max_aliases, max_fields: limits.max_fields });
     if options.introspection { builder } else { builder.disable_introspection().disable_suggestions() }
 }
 

@@ -327,20 +327,19 @@ pub async fn visible(db: &DatabaseConnection, caller: Uuid, id: Uuid) -> ApiResu
     if pool.iter().any(|f| own.contains(f)) { Ok(found) } else { Err(ApiError::not_found("offer")) }
 }
 
-/// The offers on `need` the caller may see: all for the pooled firms, its own for a provider.
-pub async fn of_need(
-    db: &DatabaseConnection,
-    caller: Uuid,
-    need: &need::Model,
-) -> ApiResult<Vec<offer::Model>> {
-    let own = access::organizations_of(db, caller).await?;
-    let pool = needs::pool_firms(db, need).await?;
-    let mut select =
-        offer::Entity::find().filter(offer::Column::NeedId.eq(need.id)).order_by_asc(offer::Column::Id);
-    if !pool.iter().any(|f| own.contains(f)) {
-        select = select.filter(offer::Column::ProviderId.is_in(own));
-    }
-    Ok(select.limit(500).all(db).await?)
+/// The offers on these needs, oldest first; callers filter with [`visible_to`].
+pub async fn of_needs(db: &DatabaseConnection, need_ids: &[Uuid]) -> ApiResult<Vec<offer::Model>> {
+    Ok(offer::Entity::find()
+        .filter(offer::Column::NeedId.is_in(need_ids.iter().copied()))
+        .order_by_asc(offer::Column::Id)
+        .all(db)
+        .await?)
+}
+
+/// Whether members of `own` may see `offer` on a need whose pool is `pool`: the pooled firms see
+/// every offer, a provider its own.
+pub fn visible_to(offer: &offer::Model, own: &[Uuid], pool: &[Uuid]) -> bool {
+    own.contains(&offer.provider_id) || pool.iter().any(|f| own.contains(f))
 }
 
 /// A provider's offers, newest first, one page after `after`.

@@ -2,7 +2,7 @@ use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, MaybeUndefine
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::qualification_need as need;
 
-use super::loaders::NeedSkillsLoader;
+use super::loaders::{CallerOrganizationsLoader, NeedSkillsLoader, OffersLoader, ParticipationsLoader};
 use crate::error::ApiError;
 use crate::graphql::catalog::types::{CourseSchedule, FundingOption, maybe};
 use crate::graphql::context::{self, loader};
@@ -11,7 +11,7 @@ use crate::graphql::organization::loaders::OrganizationLoader;
 use crate::graphql::organization::types::{Bundesland, GeoPoint, GeoPointInput, LIST_COST, Organization};
 use crate::graphql::skill::types::Skill;
 use crate::service::needs::{NeedFields, NeedLocation as ServiceLocation};
-use crate::service::{access, json_list, offers, pooling};
+use crate::service::{json_list, offers};
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
 #[graphql(remote = "entity::qualification_need::NeedStatus")]
@@ -134,6 +134,25 @@ impl From<need::Model> for QualificationNeed {
     }
 }
 
+impl QualificationNeed {
+    async fn pool(&self, ctx: &Context<'_>) -> Result<Vec<entity::need_participation::Model>> {
+        Ok(loader::<ParticipationsLoader>(ctx)?
+            .load_one(self.model.id)
+            .await
+            .map_err(ApiError::from)?
+            .unwrap_or_default())
+    }
+
+    async fn caller_organizations(&self, ctx: &Context<'_>) -> Result<Vec<uuid::Uuid>> {
+        let caller = context::require_user(ctx)?;
+        Ok(loader::<CallerOrganizationsLoader>(ctx)?
+            .load_one(caller)
+            .await
+            .map_err(ApiError::from)?
+            .unwrap_or_default())
+    }
+}
+
 #[ComplexObject]
 impl QualificationNeed {
     /// The firm that posted the need.
@@ -148,8 +167,7 @@ impl QualificationNeed {
 
     /// The firm's participants plus those of the firms that joined.
     async fn pooled_participants(&self, ctx: &Context<'_>) -> Result<i32> {
-        let state = context::state(ctx)?;
-        let pool = pooling::of_needs(&state.db, &[self.model.id]).await?;
+        let pool = self.pool(ctx).await?;
         Ok(self.model.participants + pool.iter().map(|p| p.participants).sum::<i32>())
     }
 
@@ -157,20 +175,24 @@ impl QualificationNeed {
     /// the pool see them (others see `pooledParticipants`).
     #[graphql(complexity = "LIST_COST * child_complexity")]
     async fn participations(&self, ctx: &Context<'_>) -> Result<Vec<NeedParticipation>> {
-        let caller = context::require_user(ctx)?;
-        let state = context::state(ctx)?;
-        let rows = pooling::of_needs(&state.db, &[self.model.id]).await?;
-        let own = access::organizations_of(&state.db, caller).await?;
-        let in_pool = own.contains(&self.model.firm_id) || rows.iter().any(|p| own.contains(&p.firm_id));
-        Ok(if in_pool { rows.into_iter().map(Into::into).collect() } else { Vec::new() })
+        let pool = self.pool(ctx).await?;
+        let own = self.caller_organizations(ctx).await?;
+        let in_pool = own.contains(&self.model.firm_id) || pool.iter().any(|p| own.contains(&p.firm_id));
+        Ok(if in_pool { pool.into_iter().map(Into::into).collect() } else { Vec::new() })
     }
 
     /// Offers on the need: all of them for the firms of its pool, its own for a provider.
     #[graphql(complexity = "LIST_COST * child_complexity")]
     async fn offers(&self, ctx: &Context<'_>) -> Result<Vec<Offer>> {
-        let caller = context::require_user(ctx)?;
-        let state = context::state(ctx)?;
-        Ok(offers::of_need(&state.db, caller, &self.model).await?.into_iter().map(Into::into).collect())
+        let offers = loader::<OffersLoader>(ctx)?
+            .load_one(self.model.id)
+            .await
+            .map_err(ApiError::from)?
+            .unwrap_or_default();
+        let own = self.caller_organizations(ctx).await?;
+        let mut pool: Vec<uuid::Uuid> = self.pool(ctx).await?.iter().map(|p| p.firm_id).collect();
+        pool.push(self.model.firm_id);
+        Ok(offers.into_iter().filter(|o| offers::visible_to(o, &own, &pool)).map(Into::into).collect())
     }
 
     /// Required skills, MUST and NICE, in the firm's order.
