@@ -12,5 +12,6 @@ pub mod matching;
 pub mod search;
 pub mod seed;
 pub mod service;
+pub mod shutdown;
 pub mod startup;
 pub mod telemetry;

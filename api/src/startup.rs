@@ -31,6 +31,7 @@ use crate::graphql::context::RequestId as GraphqlRequestId;
 use crate::graphql::{AppSchema, AppState, LoaderCache, SchemaOptions, attach_request_data, build_schema};
 use crate::search::Backend;
 use crate::search::worker::{IndexingStats, Worker};
+use crate::shutdown::Shutdown;
 
 /// Batched operations allowed in one POST.
 const MAX_BATCH: usize = 10;
@@ -40,6 +41,7 @@ pub struct Application {
     server: Server,
     /// Background tasks (indexing, alert dispatch, webhook sending), stopped with the server.
     workers: Vec<tokio::task::JoinHandle<()>>,
+    shutdown: Shutdown,
 }
 
 impl Application {
@@ -70,9 +72,11 @@ impl Application {
         let jwt = Arc::new(JwtKeys::from_settings(&settings.auth, &settings.data_dir)?);
         let options = SchemaOptions { introspection: !settings.is_production() };
         let indexing = Arc::new(IndexingStats::default());
+        let shutdown = Shutdown::default();
         let mut workers = Vec::new();
         if settings.search.worker {
-            workers.push(tokio::spawn(Worker::new(db.clone(), search.clone(), indexing.clone()).run()));
+            let worker = Worker::new(db.clone(), search.clone(), indexing.clone());
+            workers.push(tokio::spawn(worker.run(shutdown.stop_signal())));
         }
         let events = EventBus::for_database(&db);
         let alerts_wake = Arc::new(Notify::new());
@@ -83,12 +87,12 @@ impl Application {
                 events: events.clone(),
                 wake: alerts_wake.clone(),
             };
-            workers.push(tokio::spawn(dispatcher.run()));
+            workers.push(tokio::spawn(dispatcher.run(shutdown.stop_signal())));
             let mut alert_settings = settings.alerts.clone();
             alert_settings.webhook_allow_loopback_http = settings.allows_loopback_webhooks();
             let sender = webhooks::Sender::new(db.clone(), alert_settings)
                 .map_err(|e| anyhow::anyhow!("building the webhook client: {}", e.message()))?;
-            workers.push(tokio::spawn(sender.run()));
+            workers.push(tokio::spawn(sender.run(shutdown.stop_signal())));
         }
         let state = AppState { db, jwt, events, settings: Arc::new(settings), search, indexing, alerts_wake };
         let schema = build_schema(state.clone(), options);
@@ -146,18 +150,25 @@ impl Application {
         .listen(listener)?
         .shutdown_timeout(30)
         .run();
-        Ok(Self { port, server, workers })
+        Ok(Self { port, server, workers, shutdown })
     }
 
     pub fn port(&self) -> u16 {
         self.port
     }
 
+    /// Serves until SIGINT/SIGTERM: the server stops accepting, finishes requests in flight (up to
+    /// 30 s), then the workers finish their batch and stop (up to 30 s more).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
-        for worker in self.workers {
-            worker.abort();
+        self.shutdown.trigger();
+        for mut worker in self.workers {
+            if tokio::time::timeout(std::time::Duration::from_secs(30), &mut worker).await.is_err() {
+                tracing::warn!("a background worker did not stop within 30 s; aborting it");
+                worker.abort();
+            }
         }
+        tracing::info!("stopped");
         result
     }
 }

@@ -210,7 +210,7 @@ async fn time_to_search(
 ) -> anyhow::Result<Vec<Duration>> {
     use entity::course;
     let worker = Worker::new(db.clone(), backend.clone(), Arc::new(IndexingStats::default()));
-    let handle = tokio::spawn(worker.run());
+    let handle = tokio::spawn(worker.run(api::shutdown::Stop::never()));
     let ids: Vec<Uuid> = course::Entity::find()
         .filter(course::Column::Status.eq(course::CourseStatus::Published))
         .all(db)

@@ -16,6 +16,7 @@ use crate::error::ApiResult;
 use crate::events::{DomainEvent, EventBus, OfferChange};
 use crate::search::Backend;
 use crate::service::matching;
+use crate::shutdown::Stop;
 
 const POLL: Duration = Duration::from_millis(100);
 const BATCH: u64 = 50;
@@ -29,18 +30,25 @@ pub struct Dispatcher {
 }
 
 impl Dispatcher {
-    pub async fn run(self) {
+    /// Runs until `stop` fires; the batch in hand is finished first.
+    pub async fn run(self, mut stop: Stop) {
         let mut pruned_at = std::time::Instant::now();
-        loop {
-            match self.dispatch_once().await {
+        while !stop.is_stopping() {
+            let stopping = match self.dispatch_once().await {
                 Ok(0) => {
-                    let _ = tokio::time::timeout(POLL, self.wake.notified()).await;
+                    tokio::select! {
+                        stopping = stop.sleep(POLL) => stopping,
+                        _ = self.wake.notified() => false,
+                    }
                 }
-                Ok(_) => {}
+                Ok(_) => false,
                 Err(e) => {
                     tracing::warn!(error = ?e, "dispatching alert events failed");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    stop.sleep(Duration::from_secs(1)).await
                 }
+            };
+            if stopping {
+                break;
             }
             if pruned_at.elapsed() > Duration::from_secs(3600) {
                 pruned_at = std::time::Instant::now();

@@ -28,6 +28,7 @@ use crate::db;
 use crate::error::{ApiError, ApiResult};
 use crate::service::json_list;
 use crate::service::webhooks::is_public;
+use crate::shutdown::Stop;
 
 pub const SIGNATURE_HEADER: &str = "Bildungsmarkt-Signature";
 pub const EVENT_HEADER: &str = "Bildungsmarkt-Event";
@@ -116,15 +117,19 @@ impl Sender {
         Ok(Self { db, client, settings })
     }
 
-    pub async fn run(self) {
-        loop {
-            match self.send_due().await {
-                Ok(0) => tokio::time::sleep(POLL).await,
-                Ok(_) => {}
+    /// Runs until `stop` fires; deliveries in flight are finished and recorded first.
+    pub async fn run(self, mut stop: Stop) {
+        while !stop.is_stopping() {
+            let stopping = match self.send_due().await {
+                Ok(0) => stop.sleep(POLL).await,
+                Ok(_) => false,
                 Err(e) => {
                     tracing::warn!(error = ?e, "sending webhooks failed");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    stop.sleep(Duration::from_secs(1)).await
                 }
+            };
+            if stopping {
+                break;
             }
         }
     }

@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use super::{Backend, document, outbox};
 use crate::error::ApiResult;
+use crate::shutdown::Stop;
 
 /// Documents per batch at most.
 pub const BATCH: u64 = 1000;
@@ -40,14 +41,17 @@ impl Worker {
         Self { db, backend, stats, id: format!("worker-{}", Uuid::now_v7().simple()) }
     }
 
-    /// Runs until the task is dropped.
-    pub async fn run(self) {
+    /// Runs until `stop` fires; a batch in hand is finished first.
+    pub async fn run(self, mut stop: Stop) {
         let mut pruned_at = std::time::Instant::now();
-        loop {
-            match self.drain_once().await {
-                Ok(0) => tokio::time::sleep(POLL).await,
-                Ok(_) => {}
-                Err(wait) => tokio::time::sleep(wait).await,
+        while !stop.is_stopping() {
+            let stopping = match self.drain_once().await {
+                Ok(0) => stop.sleep(POLL).await,
+                Ok(_) => false,
+                Err(wait) => stop.sleep(wait).await,
+            };
+            if stopping {
+                break;
             }
             if pruned_at.elapsed() > Duration::from_secs(3600) {
                 pruned_at = std::time::Instant::now();
