@@ -27,6 +27,11 @@ pub enum ApiError {
     },
     /// A dependency (the search engine) is down; the client may retry.
     Unavailable(String),
+    /// Too many attempts; retry after this many seconds.
+    RateLimited {
+        message: String,
+        retry_after_secs: u64,
+    },
     Internal(anyhow::Error),
 }
 
@@ -60,7 +65,9 @@ impl ApiError {
         match self {
             Self::Unauthenticated(m) | Self::Forbidden(m) | Self::Unavailable(m) => m.clone(),
             Self::NotFound(what) => format!("{what} not found"),
-            Self::BadUserInput { message, .. } | Self::Conflict { message, .. } => message.clone(),
+            Self::BadUserInput { message, .. }
+            | Self::Conflict { message, .. }
+            | Self::RateLimited { message, .. } => message.clone(),
             Self::Internal(_) => "internal server error".into(),
         }
     }
@@ -73,6 +80,7 @@ impl ApiError {
             Self::BadUserInput { .. } => "BAD_USER_INPUT",
             Self::Conflict { .. } => "CONFLICT",
             Self::Unavailable(_) => "SERVICE_UNAVAILABLE",
+            Self::RateLimited { .. } => "RATE_LIMITED",
             Self::Internal(_) => "INTERNAL_SERVER_ERROR",
         }
     }
@@ -107,6 +115,7 @@ impl ErrorExtensions for ApiError {
                 Self::BadUserInput { field, .. } | Self::Conflict { field: Some(field), .. } => {
                     e.set("field", field.as_str());
                 }
+                Self::RateLimited { retry_after_secs, .. } => e.set("retryAfter", *retry_after_secs),
                 _ => {}
             }
         })

@@ -27,7 +27,7 @@ use crate::auth::{Caller, JwtKeys};
 use crate::config::Settings;
 use crate::db;
 use crate::events::EventBus;
-use crate::graphql::context::RequestId as GraphqlRequestId;
+use crate::graphql::context::{ClientAddress, RequestId as GraphqlRequestId};
 use crate::graphql::{AppSchema, AppState, LoaderCache, SchemaOptions, attach_request_data, build_schema};
 use crate::search::Backend;
 use crate::search::worker::{IndexingStats, Worker};
@@ -294,9 +294,11 @@ async fn graphql_post(
         Err(message) => return unauthenticated(message, &request_id),
     };
     let batch = match batch {
-        BatchRequest::Single(request) => BatchRequest::Single(prepare(request, &state, caller, &request_id)),
+        BatchRequest::Single(request) => {
+            BatchRequest::Single(prepare(request, &state, caller, &request_id, &req))
+        }
         BatchRequest::Batch(requests) => BatchRequest::Batch(
-            requests.into_iter().map(|r| prepare(r, &state, caller, &request_id)).collect(),
+            requests.into_iter().map(|r| prepare(r, &state, caller, &request_id, &req)).collect(),
         ),
     };
     let response = match AssertUnwindSafe(schema.execute_batch(batch)).catch_unwind().await {
@@ -345,7 +347,7 @@ async fn graphql_get(
         Ok(caller) => caller,
         Err(message) => return unauthenticated(message, &request_id),
     };
-    let mut request = prepare(request, &state, caller, &request_id);
+    let mut request = prepare(request, &state, caller, &request_id, &req);
     if !is_query(&mut request) {
         let mut response = error_response(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -389,9 +391,18 @@ fn is_query(request: &mut Request) -> bool {
     }
 }
 
-fn prepare(mut request: Request, state: &AppState, caller: Caller, request_id: &RequestId) -> Request {
+fn prepare(
+    mut request: Request,
+    state: &AppState,
+    caller: Caller,
+    request_id: &RequestId,
+    http: &HttpRequest,
+) -> Request {
     attach_request_data(&mut request.data, state, caller, LoaderCache::PerRequest);
     request.data.insert(GraphqlRequestId(request_id.to_string()));
+    if let Some(peer) = http.peer_addr() {
+        request.data.insert(ClientAddress(peer.ip()));
+    }
     request
 }
 

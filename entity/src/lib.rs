@@ -3,6 +3,7 @@
 pub mod course;
 pub mod course_skill;
 pub mod event_outbox;
+pub mod login_throttle;
 pub mod membership;
 pub mod need_participation;
 pub mod need_skill;

@@ -7,6 +7,7 @@ mod m20261121_000001_accounts;
 mod m20261121_000002_catalog;
 mod m20261121_000003_search_outbox;
 mod m20261121_000004_collaboration;
+mod m20261121_000005_login_throttle;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000002_catalog::Migration),
             Box::new(m20261121_000003_search_outbox::Migration),
             Box::new(m20261121_000004_collaboration::Migration),
+            Box::new(m20261121_000005_login_throttle::Migration),
         ]
     }
 }

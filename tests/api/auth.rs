@@ -176,3 +176,25 @@ async fn create_admin_grants_the_platform_admin_role() {
     let login = app.gql_ok(None, LOGIN, json!({ "email": "neu@example.de", "password": PASSWORD })).await;
     assert!(login["login"]["accessToken"].is_string());
 }
+
+#[tokio::test]
+async fn repeated_failed_sign_ins_are_throttled_per_account() {
+    let app = spawn_app().await;
+    let victim = app.register("opfer@firma.de").await;
+    let other = app.register("andere@firma.de").await;
+    for _ in 0..5 {
+        let body =
+            app.gql(None, LOGIN, json!({ "email": victim.email, "password": "falsch-falsch-1" })).await;
+        assert_error(&body, "UNAUTHENTICATED", None);
+    }
+    // Blocked now, even with the right password; the client learns how long to wait.
+    let body = app.gql(None, LOGIN, json!({ "email": victim.email, "password": PASSWORD })).await;
+    assert_error(&body, "RATE_LIMITED", None);
+    let retry = body["errors"][0]["extensions"]["retryAfter"].as_u64().expect("retryAfter");
+    assert!((1..=60).contains(&retry), "{body}");
+    // Another account from the same address still signs in (the address limit is higher), and
+    // its success does not unblock the first.
+    app.gql_ok(None, LOGIN, json!({ "email": other.email, "password": PASSWORD })).await;
+    let body = app.gql(None, LOGIN, json!({ "email": victim.email, "password": PASSWORD })).await;
+    assert_error(&body, "RATE_LIMITED", None);
+}

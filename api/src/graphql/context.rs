@@ -41,6 +41,10 @@ impl AppState {
     }
 }
 
+/// The client's address as the server saw it (the TCP peer), for sign-in throttling.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddress(pub std::net::IpAddr);
+
 /// The id of one HTTP request, as logged; copied into every error's extensions.
 #[derive(Debug, Clone)]
 pub struct RequestId(pub String);

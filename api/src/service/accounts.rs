@@ -11,7 +11,7 @@ use uuid::Uuid;
 use crate::auth::{JwtKeys, hash_refresh_token, new_refresh_token, password};
 use crate::db;
 use crate::error::{ApiError, ApiResult};
-use crate::service::validate;
+use crate::service::{throttle, validate};
 
 /// What a successful register, login or refresh hands out.
 pub struct Session {
@@ -113,14 +113,21 @@ pub async fn login(
     refresh_ttl_secs: i64,
     email: &str,
     password: String,
+    client: Option<std::net::IpAddr>,
 ) -> ApiResult<Session> {
     let email = validate::email("email", email)?;
+    let account = throttle::Key::Account(email.clone());
+    let mut counted = vec![account.clone()];
+    counted.extend(client.map(throttle::Key::Address));
+    throttle::check(db, &counted).await?;
     let user = find_by_email(db, &email).await?;
     let stored = user.as_ref().map(|u| u.password_hash.clone());
     if !password::verify(password, stored).await? {
+        throttle::record_failure(db, &counted).await?;
         return Err(invalid_credentials());
     }
     let user = user.ok_or_else(invalid_credentials)?;
+    throttle::reset(db, &account).await?;
     start_session(db, keys, refresh_ttl_secs, user).await
 }
 

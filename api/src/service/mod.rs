@@ -11,5 +11,6 @@ pub mod organizations;
 pub mod pooling;
 pub mod search;
 pub mod skills;
+pub mod throttle;
 pub mod validate;
 pub mod webhooks;

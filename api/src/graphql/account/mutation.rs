@@ -2,6 +2,7 @@ use async_graphql::{Context, Object, Result};
 
 use super::types::{AuthPayload, LoginInput, RegisterInput};
 use crate::graphql::context;
+use crate::graphql::context::ClientAddress;
 use crate::service::accounts::{self, NewUser};
 
 #[derive(Default)]
@@ -20,7 +21,9 @@ impl AccountMutation {
         Ok(session.into())
     }
 
-    /// Signs in. Unknown email and wrong password give the same `UNAUTHENTICATED` error.
+    /// Signs in. Unknown email and wrong password give the same `UNAUTHENTICATED` error. After 5
+    /// failures in 15 minutes an account (after 30 an address) gets `RATE_LIMITED` with
+    /// `extensions.retryAfter` seconds.
     async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> Result<AuthPayload> {
         let state = context::state(ctx)?;
         let session = accounts::login(
@@ -29,6 +32,7 @@ impl AccountMutation {
             state.settings.auth.refresh_token_ttl_secs,
             &input.email,
             input.password,
+            ctx.data_opt::<ClientAddress>().map(|a| a.0),
         )
         .await?;
         Ok(session.into())
