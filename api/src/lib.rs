@@ -9,6 +9,7 @@ pub mod error;
 pub mod events;
 pub mod graphql;
 pub mod matching;
+pub mod metrics;
 pub mod search;
 pub mod seed;
 pub mod service;

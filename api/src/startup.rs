@@ -73,6 +73,7 @@ impl Application {
         let options = SchemaOptions { introspection: !settings.is_production() };
         let indexing = Arc::new(IndexingStats::default());
         let shutdown = Shutdown::default();
+        let metrics = Arc::new(crate::metrics::Metrics::default());
         let mut workers = Vec::new();
         if settings.search.worker {
             let worker = Worker::new(db.clone(), search.clone(), indexing.clone());
@@ -90,11 +91,20 @@ impl Application {
             workers.push(tokio::spawn(dispatcher.run(shutdown.stop_signal())));
             let mut alert_settings = settings.alerts.clone();
             alert_settings.webhook_allow_loopback_http = settings.allows_loopback_webhooks();
-            let sender = webhooks::Sender::new(db.clone(), alert_settings)
+            let sender = webhooks::Sender::new(db.clone(), alert_settings, metrics.clone())
                 .map_err(|e| anyhow::anyhow!("building the webhook client: {}", e.message()))?;
             workers.push(tokio::spawn(sender.run(shutdown.stop_signal())));
         }
-        let state = AppState { db, jwt, events, settings: Arc::new(settings), search, indexing, alerts_wake };
+        let state = AppState {
+            db,
+            jwt,
+            events,
+            settings: Arc::new(settings),
+            search,
+            indexing,
+            alerts_wake,
+            metrics,
+        };
         let schema = build_schema(state.clone(), options);
         let port = listener.local_addr()?.port();
         tracing::info!(
@@ -145,6 +155,7 @@ impl Application {
                 .route("/graphiql", web::get().to(graphiql))
                 .route("/healthz", web::get().to(healthz))
                 .route("/readyz", web::get().to(readyz))
+                .route("/metrics", web::get().to(metrics_page))
                 .default_service(web::to(not_found))
         })
         .listen(listener)?
@@ -293,6 +304,11 @@ async fn graphql_post(
         Ok(caller) => caller,
         Err(message) => return unauthenticated(message, &request_id),
     };
+    let operations: Vec<Option<String>> = match &batch {
+        BatchRequest::Single(r) => vec![operation_name(r)],
+        BatchRequest::Batch(rs) => rs.iter().map(operation_name).collect(),
+    };
+    let started = std::time::Instant::now();
     let batch = match batch {
         BatchRequest::Single(request) => {
             BatchRequest::Single(prepare(request, &state, caller, &request_id, &req))
@@ -314,7 +330,9 @@ async fn graphql_post(
             );
         }
     };
-    graphql_response(finish_batch(response, &request_id))
+    let response = finish_batch(response, &request_id);
+    observe(&state, &operations, started, &response);
+    graphql_response(response)
 }
 
 async fn graphql_get(
@@ -359,6 +377,8 @@ async fn graphql_get(
         response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
         return response;
     }
+    let operations = vec![operation_name(&request)];
+    let started = std::time::Instant::now();
     let response = match AssertUnwindSafe(schema.execute(request)).catch_unwind().await {
         Ok(response) => response,
         Err(_) => {
@@ -372,7 +392,49 @@ async fn graphql_get(
             );
         }
     };
-    graphql_response(finish_batch(BatchResponse::Single(response), &request_id))
+    let response = finish_batch(BatchResponse::Single(response), &request_id);
+    observe(&state, &operations, started, &response);
+    graphql_response(response)
+}
+
+/// The operation's name: `operationName`, else the name in a document such as `query Suche { … }`.
+fn operation_name(request: &Request) -> Option<String> {
+    if request.operation_name.is_some() {
+        return request.operation_name.clone();
+    }
+    let mut words = request.query.trim_start().split(|c: char| c.is_whitespace() || c == '{' || c == '(');
+    match words.next() {
+        Some("query" | "mutation" | "subscription") => words.find(|w| !w.is_empty()).map(str::to_owned),
+        _ => None,
+    }
+}
+
+/// Records each operation of a response in the metrics.
+fn observe(
+    state: &AppState,
+    operations: &[Option<String>],
+    started: std::time::Instant,
+    response: &BatchResponse,
+) {
+    let elapsed = started.elapsed();
+    let responses: Vec<&Response> = match response {
+        BatchResponse::Single(r) => vec![r],
+        BatchResponse::Batch(rs) => rs.iter().collect(),
+    };
+    for (i, r) in responses.into_iter().enumerate() {
+        let codes: Vec<String> = r
+            .errors
+            .iter()
+            .filter_map(|e| {
+                e.extensions
+                    .as_ref()
+                    .and_then(|x| x.get("code"))
+                    .map(|c| c.to_string().trim_matches('"').to_owned())
+            })
+            .collect();
+        let name = operations.get(i).and_then(|o| o.as_deref());
+        state.metrics.request(name, elapsed, &codes);
+    }
 }
 
 /// Whether the operation a GET would run is a query. A document that does not parse counts as a
@@ -501,6 +563,33 @@ async fn readyz(state: web::Data<AppState>) -> HttpResponse {
             "failedBatches": stats.failures.load(std::sync::atomic::Ordering::Relaxed),
         }
     }))
+}
+
+/// Prometheus metrics of this instance.
+async fn metrics_page(state: web::Data<AppState>) -> HttpResponse {
+    let lag = crate::search::outbox::lag(&state.db).await.unwrap_or_default();
+    let (pool_connections, pool_idle) = match state.db.get_database_backend() {
+        sea_orm::DatabaseBackend::Postgres => {
+            let pool = state.db.get_postgres_connection_pool();
+            (pool.size(), pool.num_idle() as u32)
+        }
+        sea_orm::DatabaseBackend::Sqlite => {
+            let pool = state.db.get_sqlite_connection_pool();
+            (pool.size(), pool.num_idle() as u32)
+        }
+        _ => (0, 0),
+    };
+    let gauges = crate::metrics::Gauges {
+        pool_connections,
+        pool_idle,
+        search_outbox_pending: lag.pending,
+        search_outbox_lag_seconds: lag.oldest_pending_secs,
+        last_time_to_search_ms: state
+            .indexing
+            .last_time_to_search_ms
+            .load(std::sync::atomic::Ordering::Relaxed),
+    };
+    HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(state.metrics.render(gauges))
 }
 
 async fn not_found(request_id: RequestId) -> HttpResponse {

@@ -164,3 +164,34 @@ async fn schema_graphql_is_current() {
     let committed = std::fs::read_to_string(&path).unwrap_or_default();
     assert!(committed == api::graphql::sdl(), "schema.graphql is stale: run `cargo run -- export-schema`");
 }
+
+#[tokio::test]
+async fn metrics_count_operations_and_error_codes_in_prometheus_format() {
+    let app = spawn_app().await;
+    app.gql(None, "query Kategorien { skillCategories { id } }", json!({})).await;
+    app.gql(None, "query Ich { me { id } }", json!({})).await;
+    let response = app.client.get(format!("{}/metrics", app.address)).send().await.expect("metrics");
+    assert_eq!(response.status().as_u16(), 200);
+    assert!(response.headers()["content-type"].to_str().unwrap_or("").starts_with("text/plain"));
+    let text = response.text().await.expect("text");
+    assert!(
+        text.contains(
+            "bildungsmarkt_graphql_request_duration_seconds_count{operation=\"Kategorien\",outcome=\"ok\"} 1"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "bildungsmarkt_graphql_request_duration_seconds_count{operation=\"Ich\",outcome=\"error\"} 1"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("bildungsmarkt_graphql_errors_total{code=\"UNAUTHENTICATED\"} 1"), "{text}");
+    for gauge in [
+        "bildungsmarkt_db_pool_connections",
+        "bildungsmarkt_search_outbox_pending",
+        "bildungsmarkt_webhook_attempts_total",
+    ] {
+        assert!(text.contains(gauge), "{gauge} missing");
+    }
+}

@@ -26,6 +26,7 @@ use super::EventType;
 use crate::config::AlertSettings;
 use crate::db;
 use crate::error::{ApiError, ApiResult};
+use crate::metrics::Metrics;
 use crate::service::json_list;
 use crate::service::webhooks::is_public;
 use crate::shutdown::Stop;
@@ -100,12 +101,13 @@ pub struct Sender {
     db: DatabaseConnection,
     client: reqwest::Client,
     settings: AlertSettings,
+    metrics: Arc<Metrics>,
 }
 
 impl Sender {
     /// `settings.webhook_allow_loopback_http` must already be off in production (see
     /// [`crate::config::Settings::allows_loopback_webhooks`]).
-    pub fn new(db: DatabaseConnection, settings: AlertSettings) -> ApiResult<Self> {
+    pub fn new(db: DatabaseConnection, settings: AlertSettings, metrics: Arc<Metrics>) -> ApiResult<Self> {
         let client = reqwest::Client::builder()
             .timeout(TIMEOUT)
             .dns_resolver(Arc::new(PublicOnly { allow_loopback: settings.webhook_allow_loopback_http }))
@@ -114,7 +116,7 @@ impl Sender {
             .user_agent("Bildungsmarkt-Webhooks/1")
             .build()
             .map_err(|e| ApiError::Internal(e.into()))?;
-        Ok(Self { db, client, settings })
+        Ok(Self { db, client, settings, metrics })
     }
 
     /// Runs until `stop` fires; deliveries in flight are finished and recorded first.
@@ -195,6 +197,11 @@ impl Sender {
             .col_expr(delivery::Column::LastStatusCode, Expr::value(status_code))
             .col_expr(delivery::Column::LastError, Expr::value(error.clone()))
             .col_expr(delivery::Column::ClaimedUntil, Expr::value(Option::<chrono::DateTime<Utc>>::None));
+        self.metrics.webhook(match &error {
+            None => "delivered",
+            Some(_) if attempts >= self.settings.webhook_max_attempts => "failed",
+            Some(_) => "retry",
+        });
         update = match error {
             None => update
                 .col_expr(delivery::Column::Status, Expr::value(DeliveryStatus::Delivered))

@@ -33,6 +33,7 @@ pub struct AppState {
     pub indexing: Arc<IndexingStats>,
     /// Wakes this instance's alert dispatcher after a write recorded an alert event.
     pub alerts_wake: Arc<tokio::sync::Notify>,
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl AppState {

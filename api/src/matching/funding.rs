@@ -63,51 +63,151 @@ pub(super) struct Facts<'a> {
 /// Estimates the QCG course-cost subsidy for a firm of `employee_count` employees. An unknown size
 /// takes the lowest band, so the estimate errs on the side of the firm paying more.
 pub fn estimate(facts: &FundingFacts, employee_count: Option<i32>, rules: &FundingRules) -> FundingEstimate {
-    let facts = Facts {
-        price_cents: facts.price_cents,
-        vat: facts.vat,
-        duration_hours: facts.duration_hours,
-        provider_azav_certified: facts.provider_azav_certified,
-        azav_measure_number: facts.azav_measure_number.as_deref(),
-        reference_date: facts.reference_date,
-    };
-    estimate_borrowed(facts, employee_count, rules)
+    Assessment::new(Facts::from(facts), employee_count, rules).estimate()
 }
 
-/// [`estimate`] on borrowed facts.
-pub(super) fn estimate_borrowed(
-    facts: Facts<'_>,
+/// The `subsidy_percent` of [`estimate`] when `eligible`, `None` when not — without building the
+/// estimate's sentences.
+pub fn subsidy_percent(
+    facts: &FundingFacts,
     employee_count: Option<i32>,
     rules: &FundingRules,
-) -> FundingEstimate {
-    let gross_cents = facts.price_cents.map(|p| gross(p, facts.vat));
-    // Hours, provider, measure, band, wage subsidy: one allocation for all sentences.
-    let mut reasons = Vec::with_capacity(5);
-    let rule = rules.qcg_rule_on(facts.reference_date);
-    let percent = match rule {
-        Some(rule) => judge(rule, &facts, employee_count, &mut reasons),
-        None => {
-            reasons.push(text!(
-                "Für einen Start am ",
-                facts.reference_date,
-                " ist keine Förderregel nach dem Qualifizierungschancengesetz hinterlegt."
-            ));
-            None
+) -> Option<u8> {
+    Assessment::new(Facts::from(facts), employee_count, rules).subsidy_percent()
+}
+
+impl<'a> From<&'a FundingFacts> for Facts<'a> {
+    fn from(facts: &'a FundingFacts) -> Self {
+        Facts {
+            price_cents: facts.price_cents,
+            vat: facts.vat,
+            duration_hours: facts.duration_hours,
+            provider_azav_certified: facts.provider_azav_certified,
+            azav_measure_number: facts.azav_measure_number.as_deref(),
+            reference_date: facts.reference_date,
         }
-    };
-    let subsidy_percent = percent.unwrap_or(0);
-    let subsidy_cents = gross_cents.map(|g| percent_of(g, subsidy_percent));
-    FundingEstimate {
-        program: QCG_PROGRAM,
-        rule_id: rule.map(|r| r.id.clone()),
-        rule_valid_from: rule.map(|r| r.valid_from),
-        eligible: percent.is_some(),
-        reasons,
-        gross_cents,
-        subsidy_percent,
-        subsidy_cents,
-        net_cents: gross_cents.zip(subsidy_cents).map(|(g, s)| g - s),
-        note: ESTIMATE_NOTE,
+    }
+}
+
+/// The rule in force and which of its conditions hold: the numbers of an estimate without its
+/// sentences. [`estimate`] and the scoring both derive from it, so they cannot disagree.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Assessment<'a> {
+    facts: Facts<'a>,
+    employees: Option<i32>,
+    rule: Option<&'a FundingRule>,
+    /// The measure number, trimmed, if not blank.
+    measure_number: Option<&'a str>,
+    /// The conditions of `rule` (all false without a rule).
+    hours_ok: bool,
+    provider_ok: bool,
+    measure_ok: bool,
+}
+
+impl<'a> Assessment<'a> {
+    /// Finds the QCG rule in force on the reference date and checks its conditions.
+    pub(super) fn new(facts: Facts<'a>, employees: Option<i32>, rules: &'a FundingRules) -> Self {
+        let rule = rules.qcg_rule_on(facts.reference_date);
+        let measure_number = facts.azav_measure_number.map(str::trim).filter(|n| !n.is_empty());
+        let (hours_ok, provider_ok, measure_ok) = match rule {
+            Some(rule) => (
+                facts.duration_hours.is_some_and(|h| h > rule.min_hours_exclusive),
+                !rule.requires_azav_provider || facts.provider_azav_certified,
+                !rule.requires_azav_measure || measure_number.is_some(),
+            ),
+            None => (false, false, false),
+        };
+        Assessment { facts, employees, rule, measure_number, hours_ok, provider_ok, measure_ok }
+    }
+
+    /// The course-cost subsidy when a rule is in force and all its conditions are met.
+    pub(super) fn subsidy_percent(&self) -> Option<u8> {
+        let rule = self.rule.filter(|_| self.hours_ok && self.provider_ok && self.measure_ok)?;
+        Some(band_for(&rule.cost_subsidy, self.employees).map_or(0, |b| b.percent))
+    }
+
+    /// Price per participant including VAT.
+    pub(super) fn gross_cents(&self) -> Option<i64> {
+        self.facts.price_cents.map(|p| gross(p, self.facts.vat))
+    }
+
+    /// What remains for the firm: the gross price less the subsidy (none when not eligible).
+    pub(super) fn net_cents(&self) -> Option<i64> {
+        let percent = self.subsidy_percent().unwrap_or(0);
+        self.gross_cents().map(|g| g - percent_of(g, percent))
+    }
+
+    /// The full estimate with its sentences.
+    pub(super) fn estimate(&self) -> FundingEstimate {
+        // Hours, provider, measure, band, wage subsidy: one allocation for all sentences.
+        let mut reasons = Vec::with_capacity(5);
+        match self.rule {
+            Some(rule) => self.explain(rule, &mut reasons),
+            None => reasons.push(text!(
+                "Für einen Start am ",
+                self.facts.reference_date,
+                " ist keine Förderregel nach dem Qualifizierungschancengesetz hinterlegt."
+            )),
+        }
+        let percent = self.subsidy_percent();
+        let subsidy_percent = percent.unwrap_or(0);
+        let gross_cents = self.gross_cents();
+        FundingEstimate {
+            program: QCG_PROGRAM,
+            rule_id: self.rule.map(|r| r.id.clone()),
+            rule_valid_from: self.rule.map(|r| r.valid_from),
+            eligible: percent.is_some(),
+            reasons,
+            gross_cents,
+            subsidy_percent,
+            subsidy_cents: gross_cents.map(|g| percent_of(g, subsidy_percent)),
+            net_cents: self.net_cents(),
+            note: ESTIMATE_NOTE,
+        }
+    }
+
+    /// One sentence per condition of `rule`; when all are met, the firm-size band and wage subsidy.
+    fn explain(&self, rule: &FundingRule, reasons: &mut Vec<String>) {
+        let min = rule.min_hours_exclusive;
+        reasons.push(match self.facts.duration_hours {
+            Some(h) if self.hours_ok => text!("Kurs hat ", h, " Stunden (mehr als ", min, ")."),
+            Some(h) => {
+                text!("Kurs hat ", h, " Stunden; gefördert werden Kurse mit mehr als ", min, " Stunden.")
+            }
+            None => text!("Kursdauer unbekannt; gefördert werden Kurse mit mehr als ", min, " Stunden."),
+        });
+        if rule.requires_azav_provider {
+            let sentence = if self.provider_ok {
+                "Anbieter ist nach AZAV zugelassen."
+            } else {
+                "Anbieter ist nicht nach AZAV zugelassen."
+            };
+            reasons.push(sentence.to_owned());
+        }
+        if rule.requires_azav_measure {
+            reasons.push(match self.measure_number {
+                Some(n) => text!("Maßnahme ist nach AZAV zertifiziert (Maßnahmenummer ", n, ")."),
+                None => "Maßnahme ist nicht nach AZAV zertifiziert (keine Maßnahmenummer).".to_owned(),
+            });
+        }
+        let Some(cost) = self.subsidy_percent() else {
+            return;
+        };
+        reasons.push(match self.employees {
+            Some(n) => {
+                text!("Betrieb mit ", n, " Beschäftigten: Lehrgangskosten bis zu ", cost, " % förderfähig.")
+            }
+            None => {
+                text!("Betriebsgröße unbekannt; angenommen wird die niedrigste Förderquote von ", cost, " %.")
+            }
+        });
+        if let Some(wage) = band_for(&rule.wage_subsidy, self.employees) {
+            reasons.push(text!(
+                "Zusätzlich ist ein Zuschuss zum Arbeitsentgelt von bis zu ",
+                wage.percent,
+                " % möglich (nicht in den Nettokosten)."
+            ));
+        }
     }
 }
 
@@ -122,77 +222,6 @@ pub fn gross(price_cents: i64, vat: VatTreatment) -> i64 {
 /// `cents · percent / 100`, rounded half up to whole cents.
 fn percent_of(cents: i64, percent: u8) -> i64 {
     (cents.saturating_mul(i64::from(percent)) + 50).div_euclid(100)
-}
-
-/// Checks the rule's conditions, explaining each; returns the subsidy percent when all are met.
-fn judge(
-    rule: &FundingRule,
-    facts: &Facts<'_>,
-    employees: Option<i32>,
-    reasons: &mut Vec<String>,
-) -> Option<u8> {
-    let hours_ok = check_hours(rule.min_hours_exclusive, facts.duration_hours, reasons);
-    let provider_ok = !rule.requires_azav_provider || check_provider(facts.provider_azav_certified, reasons);
-    let measure_ok = !rule.requires_azav_measure || check_measure(facts.azav_measure_number, reasons);
-    if !(hours_ok && provider_ok && measure_ok) {
-        return None;
-    }
-    let cost = band_for(&rule.cost_subsidy, employees).map_or(0, |b| b.percent);
-    reasons.push(match employees {
-        Some(n) => {
-            text!("Betrieb mit ", n, " Beschäftigten: Lehrgangskosten bis zu ", cost, " % förderfähig.")
-        }
-        None => {
-            text!("Betriebsgröße unbekannt; angenommen wird die niedrigste Förderquote von ", cost, " %.")
-        }
-    });
-    if let Some(wage) = band_for(&rule.wage_subsidy, employees) {
-        reasons.push(text!(
-            "Zusätzlich ist ein Zuschuss zum Arbeitsentgelt von bis zu ",
-            wage.percent,
-            " % möglich (nicht in den Nettokosten)."
-        ));
-    }
-    Some(cost)
-}
-
-fn check_hours(min_exclusive: i32, hours: Option<i32>, reasons: &mut Vec<String>) -> bool {
-    let rule = " Stunden; gefördert werden Kurse mit mehr als ";
-    let (ok, sentence) = match hours {
-        Some(h) if h > min_exclusive => {
-            (true, text!("Kurs hat ", h, " Stunden (mehr als ", min_exclusive, ")."))
-        }
-        Some(h) => (false, text!("Kurs hat ", h, rule, min_exclusive, " Stunden.")),
-        None => (
-            false,
-            text!("Kursdauer unbekannt; gefördert werden Kurse mit mehr als ", min_exclusive, " Stunden."),
-        ),
-    };
-    reasons.push(sentence);
-    ok
-}
-
-fn check_provider(certified: bool, reasons: &mut Vec<String>) -> bool {
-    let sentence = if certified {
-        "Anbieter ist nach AZAV zugelassen."
-    } else {
-        "Anbieter ist nicht nach AZAV zugelassen."
-    };
-    reasons.push(sentence.to_owned());
-    certified
-}
-
-fn check_measure(number: Option<&str>, reasons: &mut Vec<String>) -> bool {
-    match number.map(str::trim).filter(|n| !n.is_empty()) {
-        Some(n) => {
-            reasons.push(text!("Maßnahme ist nach AZAV zertifiziert (Maßnahmenummer ", n, ")."));
-            true
-        }
-        None => {
-            reasons.push("Maßnahme ist nicht nach AZAV zertifiziert (keine Maßnahmenummer).".to_owned());
-            false
-        }
-    }
 }
 
 #[cfg(test)]
@@ -303,6 +332,30 @@ mod tests {
             ]
         );
         assert!(run(&FundingFacts { reference_date: date(2024, 4, 1), ..facts() }, Some(10)).eligible);
+    }
+
+    #[test]
+    fn subsidy_percent_agrees_with_estimate() {
+        let variants = [
+            facts(),
+            FundingFacts { duration_hours: Some(120), ..facts() },
+            FundingFacts { duration_hours: None, ..facts() },
+            FundingFacts { provider_azav_certified: false, ..facts() },
+            FundingFacts { azav_measure_number: Some(" ".into()), ..facts() },
+            FundingFacts { reference_date: date(2024, 3, 31), ..facts() },
+            FundingFacts { price_cents: None, vat: VatTreatment::Excluded, ..facts() },
+        ];
+        for f in &variants {
+            for employees in [None, Some(10), Some(50), Some(800)] {
+                let e = run(f, employees);
+                let expected = e.eligible.then_some(e.subsidy_percent);
+                assert_eq!(
+                    subsidy_percent(f, employees, FundingRules::get()),
+                    expected,
+                    "{f:?} {employees:?}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //!
 //! - [`score`] — the nine criteria (skills, DQR level, distance, start window, price after funding,
 //!   seats for the pooled participants, schedule, language), each with a German explanation, the
-//!   weighted total and the hard constraints that exclude a candidate.
+//!   weighted total and the hard constraints that exclude a candidate. [`score::quick`] yields the
+//!   same total, exclusion and distance without any text, for ranking many candidates cheaply.
 //! - [`funding`] — the estimated QCG (§ 82 SGB III) subsidy from dated rules.
 //! - [`config`] — weights, tunables and funding rules from `matching-config/`, compiled in.
 
@@ -13,7 +14,8 @@ pub mod score;
 mod text;
 
 pub use config::{ConfigError, FundingRule, FundingRules, MatchingConfig, SizeBand, Weights};
-pub use funding::{FundingEstimate, FundingFacts, estimate};
+pub use funding::{FundingEstimate, FundingFacts, estimate, subsidy_percent};
 pub use score::{
-    Candidate, Criterion, CriterionResult, MatchScore, NeedProfile, PoolMember, SkillRef, rank, score,
+    Candidate, Criterion, CriterionResult, MatchScore, NeedProfile, PoolMember, QuickScore, SkillRef, quick,
+    quick_order, rank, score,
 };

@@ -8,6 +8,10 @@
 //!
 //! `passed` on a criterion means "no known shortfall": unknown data (no price, no DQR level, no venue)
 //! scores `unknownScore` but does not count as failed.
+//!
+//! [`quick`] computes the same total, exclusion and distance without any text: rank or pick with it,
+//! then [`score`] only the candidates shown. Both take their numbers from the same per-criterion
+//! classification (`Fits`), so they cannot disagree.
 
 use std::cmp::Ordering;
 
@@ -203,23 +207,132 @@ impl MatchScore {
     }
 }
 
-/// A criterion's verdict before weighting.
-struct Outcome {
+/// The ranking facts of `score()` without explanations or the funding estimate's texts: same total,
+/// same exclusion, same distance. Much cheaper; use it to rank or pick, then call `score()` for the
+/// candidates you show.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct QuickScore {
+    pub score: u8,
+    pub excluded: bool,
+    pub distance_km: Option<f64>,
+}
+
+impl From<&MatchScore> for QuickScore {
+    fn from(s: &MatchScore) -> Self {
+        QuickScore { score: s.score, excluded: s.excluded, distance_km: s.distance_km }
+    }
+}
+
+/// A criterion's numbers: all `quick` needs, and what `score` explains.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Verdict {
     score: u8,
     passed: bool,
-    explanation: String,
+    /// A hard constraint is violated (then score 0, not passed).
+    excluded: bool,
+}
+
+impl Verdict {
+    const EXCLUDED: Verdict = Verdict { score: 0, passed: false, excluded: true };
+
+    const fn soft(score: u8, passed: bool) -> Self {
+        Verdict { score, passed, excluded: false }
+    }
+}
+
+/// A criterion's German sentence and, when excluded, the reasons.
+struct Explanation {
+    text: String,
     exclusions: Vec<String>,
 }
 
-impl Outcome {
-    fn soft(score: u8, passed: bool, explanation: impl Into<String>) -> Self {
-        Outcome { score, passed, explanation: explanation.into(), exclusions: Vec::new() }
+impl Explanation {
+    fn soft(text: impl Into<String>) -> Self {
+        Explanation { text: text.into(), exclusions: Vec::new() }
     }
 
-    /// A violated hard constraint; the explanation repeats the reasons.
+    /// A violated hard constraint; the sentence repeats the reasons.
     fn excluded(reasons: Vec<String>) -> Self {
-        Outcome { score: 0, passed: false, explanation: reasons.join("; "), exclusions: reasons }
+        Explanation { text: reasons.join("; "), exclusions: reasons }
     }
+}
+
+/// Per criterion, which case applies and the numbers its sentence quotes — found without allocating.
+/// [`score`] and [`quick`] both take every number from here, so they cannot disagree; only `score`
+/// turns the cases into sentences.
+struct Fits<'a> {
+    must: SkillFit,
+    nice: SkillFit,
+    dqr: DqrFit,
+    place: Place<'a>,
+    start: StartFit,
+    price: PriceFit<'a>,
+    seats: SeatsFit,
+    schedule: ScheduleFit,
+    language: LanguageFit,
+}
+
+impl<'a> Fits<'a> {
+    fn new(
+        need: &'a NeedProfile,
+        c: &'a Candidate,
+        today: NaiveDate,
+        config: &MatchingConfig,
+        rules: &'a FundingRules,
+    ) -> Self {
+        Fits {
+            must: SkillFit::new(&need.must_skills, &c.skill_ids),
+            nice: SkillFit::new(&need.nice_skills, &c.skill_ids),
+            dqr: DqrFit::new(need.target_dqr_level, c.dqr_level),
+            place: Place::new(need, c, config),
+            start: StartFit::new(need, c, today),
+            price: PriceFit::new(need, c, today, rules),
+            seats: SeatsFit::new(need, c),
+            schedule: ScheduleFit::new(need.preferred_schedule, c.schedule),
+            language: LanguageFit::new(&need.language, &c.languages),
+        }
+    }
+
+    /// In `Criterion::ALL` order.
+    fn verdicts(&self, config: &MatchingConfig) -> [Verdict; 9] {
+        [
+            self.must.verdict(),
+            self.nice.verdict(),
+            self.dqr.verdict(config),
+            self.place.verdict(config),
+            self.start.verdict(config),
+            self.price.verdict(config),
+            self.seats.verdict(),
+            self.schedule.verdict(config),
+            self.language.verdict(config),
+        ]
+    }
+
+    /// In `Criterion::ALL` order.
+    fn explanations(&self, need: &NeedProfile, c: &Candidate) -> [Explanation; 9] {
+        [
+            self.must.explain(&need.must_skills, &c.skill_ids, &MUST),
+            self.nice.explain(&need.nice_skills, &c.skill_ids, &NICE),
+            self.dqr.explain(),
+            self.place.explain(),
+            self.start.explain(need),
+            self.price.explain(need, c),
+            self.seats.explain(),
+            self.schedule.explain(c),
+            self.language.explain(&need.language, &c.languages),
+        ]
+    }
+}
+
+/// The weighted mean of the verdicts' scores as a rounded percentage.
+fn weighted_total(verdicts: &[Verdict; 9], config: &MatchingConfig) -> u8 {
+    let mut weighted = 0.0;
+    for (criterion, verdict) in Criterion::ALL.into_iter().zip(verdicts) {
+        weighted += config.weight(criterion) * f64::from(verdict.score);
+    }
+    let weight_sum = config.weight_sum();
+    let total = if weight_sum > 0.0 { weighted / weight_sum } else { 0.0 };
+    percent(total / 100.0)
 }
 
 /// Scores `candidate` for `need` as of `today`.
@@ -230,38 +343,47 @@ pub fn score(
     config: &MatchingConfig,
     rules: &FundingRules,
 ) -> MatchScore {
-    let (distance, distance_km) = distance(need, candidate, config);
-    let (price, funding) = price(need, candidate, today, config, rules);
-    let outcomes = [
-        skills(&need.must_skills, &candidate.skill_ids, &MUST),
-        skills(&need.nice_skills, &candidate.skill_ids, &NICE),
-        dqr_level(need.target_dqr_level, candidate.dqr_level, config),
-        distance,
-        start_window(need, candidate, today, config),
-        price,
-        seats(need, candidate),
-        schedule_format(need.preferred_schedule, candidate, config),
-        language(&need.language, &candidate.languages, config),
-    ];
-    let mut weighted = 0.0;
+    let fits = Fits::new(need, candidate, today, config, rules);
+    let verdicts = fits.verdicts(config);
     let mut exclusion_reasons = Vec::new();
     let mut breakdown = Vec::with_capacity(Criterion::ALL.len());
-    for (criterion, outcome) in Criterion::ALL.into_iter().zip(outcomes) {
-        let weight = config.weight(criterion);
-        weighted += weight * f64::from(outcome.score);
-        exclusion_reasons.extend(outcome.exclusions);
-        let (score, passed, explanation) = (outcome.score, outcome.passed, outcome.explanation);
-        breakdown.push(CriterionResult { criterion, score, weight, passed, explanation });
+    let criteria = Criterion::ALL.into_iter().zip(verdicts).zip(fits.explanations(need, candidate));
+    for ((criterion, verdict), explanation) in criteria {
+        exclusion_reasons.extend(explanation.exclusions);
+        breakdown.push(CriterionResult {
+            criterion,
+            score: verdict.score,
+            weight: config.weight(criterion),
+            passed: verdict.passed,
+            explanation: explanation.text,
+        });
     }
-    let weight_sum = config.weight_sum();
-    let total = if weight_sum > 0.0 { weighted / weight_sum } else { 0.0 };
+    let excluded = verdicts.iter().any(|v| v.excluded);
+    debug_assert_eq!(excluded, !exclusion_reasons.is_empty());
     MatchScore {
-        score: percent(total / 100.0),
-        excluded: !exclusion_reasons.is_empty(),
+        score: weighted_total(&verdicts, config),
+        excluded,
         exclusion_reasons,
         breakdown,
-        distance_km,
-        funding,
+        distance_km: fits.place.km(),
+        funding: fits.price.estimate(),
+    }
+}
+
+/// The total, exclusion and distance of [`score`] without building any text.
+pub fn quick(
+    need: &NeedProfile,
+    candidate: &Candidate,
+    today: NaiveDate,
+    config: &MatchingConfig,
+    rules: &FundingRules,
+) -> QuickScore {
+    let fits = Fits::new(need, candidate, today, config, rules);
+    let verdicts = fits.verdicts(config);
+    QuickScore {
+        score: weighted_total(&verdicts, config),
+        excluded: verdicts.iter().any(|v| v.excluded),
+        distance_km: fits.place.km(),
     }
 }
 
@@ -282,15 +404,34 @@ pub fn rank(
             (c, s)
         })
         .collect();
-    scored.sort_by(|(ca, sa), (cb, sb)| {
-        sa.excluded
-            .cmp(&sb.excluded)
-            .then(sb.score.cmp(&sa.score))
-            .then_with(|| by_distance(sa.distance_km, sb.distance_km))
-            .then_with(|| start_key(ca).cmp(&start_key(cb)))
-            .then_with(|| (ca.course_id, ca.offering_id).cmp(&(cb.course_id, cb.offering_id)))
-    });
+    scored.sort_by(|(ca, sa), (cb, sb)| ranking_order(ca, &sa.into(), cb, &sb.into()));
     scored
+}
+
+/// Sorts indices of `candidates` by the same order as `rank()` (included first, score desc, distance
+/// asc with None last, start asc rolling first, then (course_id, offering_id)), using `quick` scores.
+pub fn quick_order(
+    need: &NeedProfile,
+    candidates: &[Candidate],
+    today: NaiveDate,
+    config: &MatchingConfig,
+    rules: &FundingRules,
+) -> Vec<(usize, QuickScore)> {
+    let mut scored: Vec<(usize, QuickScore)> =
+        candidates.iter().map(|c| quick(need, c, today, config, rules)).enumerate().collect();
+    // Stable, like `rank`, so even duplicate ids come out in the same order.
+    scored.sort_by(|(a, sa), (b, sb)| ranking_order(&candidates[*a], sa, &candidates[*b], sb));
+    scored
+}
+
+/// The order of [`rank`] and [`quick_order`].
+fn ranking_order(ca: &Candidate, sa: &QuickScore, cb: &Candidate, sb: &QuickScore) -> Ordering {
+    sa.excluded
+        .cmp(&sb.excluded)
+        .then(sb.score.cmp(&sa.score))
+        .then_with(|| by_distance(sa.distance_km, sb.distance_km))
+        .then_with(|| start_key(ca).cmp(&start_key(cb)))
+        .then_with(|| (ca.course_id, ca.offering_id).cmp(&(cb.course_id, cb.offering_id)))
 }
 
 /// Known distances first, nearest first.
@@ -326,54 +467,91 @@ struct SkillNoun {
 const MUST: SkillNoun = SkillNoun { one: "Pflichtkompetenz", many: "Pflichtkompetenzen" };
 const NICE: SkillNoun = SkillNoun { one: "Wunschkompetenz", many: "Wunschkompetenzen" };
 
-/// Share of the wanted skills the course teaches, naming the missing ones.
-fn skills(wanted: &[SkillRef], offered: &[String], noun: &SkillNoun) -> Outcome {
-    if wanted.is_empty() {
-        return Outcome::soft(100, true, text!("Keine ", noun.many, " angegeben"));
-    }
-    let missing: Vec<&str> =
-        wanted.iter().filter(|s| !offered.contains(&s.id)).map(|s| s.label.as_str()).collect();
-    let total = wanted.len();
-    let covered = total - missing.len();
-    let name = if total == 1 { noun.one } else { noun.many };
-    let explanation = if missing.is_empty() && total > 1 {
-        text!("Alle ", total, ' ', name, " abgedeckt")
-    } else {
-        let mut out = text!(covered, " von ", total, ' ', name, " abgedeckt");
-        for (i, label) in missing.iter().enumerate() {
-            out.push_str(if i == 0 { " (fehlt: " } else { ", " });
-            out.push_str(label);
-        }
-        if !missing.is_empty() {
-            out.push(')');
-        }
-        out
-    };
-    Outcome::soft(percent(covered as f64 / total as f64), missing.is_empty(), explanation)
+/// How many of the wanted skills the course teaches; the sentence names the missing ones.
+#[derive(Clone, Copy)]
+struct SkillFit {
+    wanted: usize,
+    covered: usize,
 }
 
-/// Exact level 100, one off `dqrOffByOneScore`, further off 0.
-fn dqr_level(target: Option<i16>, level: Option<i16>, config: &MatchingConfig) -> Outcome {
-    let Some(target) = target else {
-        return Outcome::soft(100, true, "Kein DQR-Niveau vorgegeben");
-    };
-    let Some(level) = level else {
-        return Outcome::soft(config.unknown_score, true, "Kurs ohne DQR-Niveau");
-    };
-    let diff = i32::from(level) - i32::from(target);
-    let direction = if diff > 0 { "höher" } else { "niedriger" };
-    match diff.abs() {
-        0 => Outcome::soft(100, true, text!("DQR ", level, " entspricht dem Zielniveau")),
-        1 => Outcome::soft(
-            config.dqr_off_by_one_score,
-            true,
-            text!("DQR ", level, " statt DQR ", target, " (eine Stufe ", direction, ')'),
-        ),
-        n => Outcome::soft(
-            0,
-            false,
-            text!("DQR ", level, " statt DQR ", target, " (", n, " Stufen ", direction, ')'),
-        ),
+impl SkillFit {
+    fn new(wanted: &[SkillRef], offered: &[String]) -> Self {
+        let covered = wanted.iter().filter(|s| offered.contains(&s.id)).count();
+        SkillFit { wanted: wanted.len(), covered }
+    }
+
+    fn verdict(self) -> Verdict {
+        if self.wanted == 0 {
+            return Verdict::soft(100, true);
+        }
+        Verdict::soft(percent(self.covered as f64 / self.wanted as f64), self.covered == self.wanted)
+    }
+
+    fn explain(self, wanted: &[SkillRef], offered: &[String], noun: &SkillNoun) -> Explanation {
+        let total = self.wanted;
+        if total == 0 {
+            return Explanation::soft(text!("Keine ", noun.many, " angegeben"));
+        }
+        let name = if total == 1 { noun.one } else { noun.many };
+        let complete = self.covered == total;
+        if complete && total > 1 {
+            return Explanation::soft(text!("Alle ", total, ' ', name, " abgedeckt"));
+        }
+        let mut out = text!(self.covered, " von ", total, ' ', name, " abgedeckt");
+        let missing = wanted.iter().filter(|s| !offered.contains(&s.id));
+        for (i, skill) in missing.enumerate() {
+            out.push_str(if i == 0 { " (fehlt: " } else { ", " });
+            out.push_str(&skill.label);
+        }
+        if !complete {
+            out.push(')');
+        }
+        Explanation::soft(out)
+    }
+}
+
+/// The course's DQR level against the target: exact 100, one off `dqrOffByOneScore`, further off 0.
+#[derive(Clone, Copy)]
+enum DqrFit {
+    NoTarget,
+    NoLevel,
+    Level { level: i16, target: i16 },
+}
+
+impl DqrFit {
+    fn new(target: Option<i16>, level: Option<i16>) -> Self {
+        match (target, level) {
+            (None, _) => DqrFit::NoTarget,
+            (Some(_), None) => DqrFit::NoLevel,
+            (Some(target), Some(level)) => DqrFit::Level { level, target },
+        }
+    }
+
+    fn verdict(self, config: &MatchingConfig) -> Verdict {
+        match self {
+            DqrFit::NoTarget => Verdict::soft(100, true),
+            DqrFit::NoLevel => Verdict::soft(config.unknown_score, true),
+            DqrFit::Level { level, target } => match (i32::from(level) - i32::from(target)).abs() {
+                0 => Verdict::soft(100, true),
+                1 => Verdict::soft(config.dqr_off_by_one_score, true),
+                _ => Verdict::soft(0, false),
+            },
+        }
+    }
+
+    fn explain(self) -> Explanation {
+        let (level, target) = match self {
+            DqrFit::NoTarget => return Explanation::soft("Kein DQR-Niveau vorgegeben"),
+            DqrFit::NoLevel => return Explanation::soft("Kurs ohne DQR-Niveau"),
+            DqrFit::Level { level, target } => (level, target),
+        };
+        let diff = i32::from(level) - i32::from(target);
+        let direction = if diff > 0 { "höher" } else { "niedriger" };
+        Explanation::soft(match diff.abs() {
+            0 => text!("DQR ", level, " entspricht dem Zielniveau"),
+            1 => text!("DQR ", level, " statt DQR ", target, " (eine Stufe ", direction, ')'),
+            n => text!("DQR ", level, " statt DQR ", target, " (", n, " Stufen ", direction, ')'),
+        })
     }
 }
 
@@ -386,40 +564,97 @@ fn closeness(km: f64, scale: f64) -> f64 {
     (1.0 - km / scale).clamp(0.0, 1.0)
 }
 
-/// Travel for the pool, weighted by participants; excludes venues beyond the need's maximum.
-fn distance(need: &NeedProfile, c: &Candidate, config: &MatchingConfig) -> (Outcome, Option<f64>) {
-    if c.is_online() {
-        let outcome = if need.online_acceptable {
-            Outcome::soft(100, true, "Online – keine Anreise")
-        } else {
-            Outcome::excluded(vec!["Nur online, Präsenz gewünscht".to_owned()])
+/// Travel for the pool, weighted by participants; venues beyond the need's maximum are excluded.
+#[derive(Clone, Copy)]
+enum Place<'a> {
+    Online {
+        acceptable: bool,
+    },
+    NoHome,
+    NoVenue,
+    /// `rounded` (whole km, as shown) exceeds `max`.
+    TooFar {
+        km: f64,
+        rounded: i64,
+        max: i32,
+    },
+    Near {
+        km: f64,
+        rounded: i64,
+        max: Option<i32>,
+        closeness: f64,
+        farthest: Option<(&'a str, f64)>,
+    },
+}
+
+impl<'a> Place<'a> {
+    fn new(need: &'a NeedProfile, c: &Candidate, config: &MatchingConfig) -> Self {
+        if c.is_online() {
+            return Place::Online { acceptable: need.online_acceptable };
+        }
+        let Some(home) = need.location else {
+            return Place::NoHome;
         };
-        return (outcome, None);
+        let Some(venue) = c.location else {
+            return Place::NoVenue;
+        };
+        let km = km_between(home, venue);
+        let rounded = km.round() as i64;
+        // Compared in whole km, as shown, so "50 km entfernt, maximal 50 km" is never a reason.
+        if let Some(max) = need.max_distance_km.filter(|&max| rounded > i64::from(max)) {
+            return Place::TooFar { km, rounded, max };
+        }
+        let max = need.max_distance_km;
+        let scale = max.filter(|&m| m > 0).map_or(config.distance_scale_km, f64::from);
+        let (closeness, farthest) = pool_closeness(need, home, venue, km, scale);
+        Place::Near { km, rounded, max, closeness, farthest }
     }
-    let Some(home) = need.location else {
-        return (Outcome::soft(100, true, "Kein Standort angegeben"), None);
-    };
-    let Some(venue) = c.location else {
-        return (Outcome::soft(config.unknown_score, true, "Ort unbekannt"), None);
-    };
-    let km = km_between(home, venue);
-    let rounded = km.round() as i64;
-    // Compared in whole km, as shown, so "50 km entfernt, maximal 50 km" is never a reason.
-    if let Some(max) = need.max_distance_km.filter(|&max| rounded > i64::from(max)) {
-        let reason = text!("Veranstaltungsort ", rounded, " km entfernt, maximal ", max, " km");
-        return (Outcome::excluded(vec![reason]), Some(km));
+
+    /// From the need's location to the venue; `None` for online or unknown places.
+    fn km(&self) -> Option<f64> {
+        match *self {
+            Place::TooFar { km, .. } | Place::Near { km, .. } => Some(km),
+            Place::Online { .. } | Place::NoHome | Place::NoVenue => None,
+        }
     }
-    let scale = need.max_distance_km.filter(|&m| m > 0).map_or(config.distance_scale_km, f64::from);
-    let (closeness, farthest) = pool_closeness(need, home, venue, km, scale);
-    let mut explanation = String::with_capacity(LONG_TEXT);
-    push_text!(&mut explanation, "Veranstaltungsort ", rounded, " km entfernt");
-    if let Some(max) = need.max_distance_km {
-        push_text!(&mut explanation, " (maximal ", max, " km)");
+
+    fn verdict(&self, config: &MatchingConfig) -> Verdict {
+        match *self {
+            Place::Online { acceptable: true } | Place::NoHome => Verdict::soft(100, true),
+            Place::Online { acceptable: false } | Place::TooFar { .. } => Verdict::EXCLUDED,
+            Place::NoVenue => Verdict::soft(config.unknown_score, true),
+            Place::Near { closeness, .. } => Verdict::soft(percent(closeness), true),
+        }
     }
-    if let Some((name, far)) = farthest {
-        push_text!(&mut explanation, "; am weitesten für ", name, ": ", far.round() as i64, " km");
+
+    fn explain(&self) -> Explanation {
+        match *self {
+            Place::Online { acceptable: true } => Explanation::soft("Online – keine Anreise"),
+            Place::Online { acceptable: false } => {
+                Explanation::excluded(vec!["Nur online, Präsenz gewünscht".to_owned()])
+            }
+            Place::NoHome => Explanation::soft("Kein Standort angegeben"),
+            Place::NoVenue => Explanation::soft("Ort unbekannt"),
+            Place::TooFar { rounded, max, .. } => Explanation::excluded(vec![text!(
+                "Veranstaltungsort ",
+                rounded,
+                " km entfernt, maximal ",
+                max,
+                " km"
+            )]),
+            Place::Near { rounded, max, farthest, .. } => {
+                let mut text = String::with_capacity(LONG_TEXT);
+                push_text!(&mut text, "Veranstaltungsort ", rounded, " km entfernt");
+                if let Some(max) = max {
+                    push_text!(&mut text, " (maximal ", max, " km)");
+                }
+                if let Some((name, far)) = farthest {
+                    push_text!(&mut text, "; am weitesten für ", name, ": ", far.round() as i64, " km");
+                }
+                Explanation::soft(text)
+            }
+        }
     }
-    (Outcome::soft(percent(closeness), true, explanation), Some(km))
 }
 
 /// Participant-weighted closeness of all pool members (each from its own site), and for pools of
@@ -453,62 +688,147 @@ fn pool_closeness(
 }
 
 /// A dated start must lie ahead, with signup still open, inside the wished window.
-fn start_window(need: &NeedProfile, c: &Candidate, today: NaiveDate, config: &MatchingConfig) -> Outcome {
-    if c.rolling_start {
-        return Outcome::soft(100, true, "Einstieg jederzeit möglich");
+#[derive(Clone, Copy)]
+enum StartFit {
+    Rolling,
+    Undated,
+    Dated {
+        start: NaiveDate,
+        /// The start is before today.
+        started: bool,
+        /// The passed signup deadline (only checked when not yet started).
+        deadline_passed: Option<NaiveDate>,
+        /// The earliest wished start, when the start is before it.
+        too_early: Option<NaiveDate>,
+        /// The latest wished start, when the start is after it.
+        too_late: Option<NaiveDate>,
+    },
+}
+
+impl StartFit {
+    fn new(need: &NeedProfile, c: &Candidate, today: NaiveDate) -> Self {
+        if c.rolling_start {
+            return StartFit::Rolling;
+        }
+        let Some(start) = c.start_date else {
+            return StartFit::Undated;
+        };
+        let started = start < today;
+        StartFit::Dated {
+            start,
+            started,
+            deadline_passed: c.signup_deadline.filter(|&d| !started && d < today),
+            too_early: need.earliest_start.filter(|&e| start < e),
+            too_late: need.latest_start.filter(|&l| start > l),
+        }
     }
-    let Some(start) = c.start_date else {
-        return Outcome::soft(config.unknown_score, true, "Starttermin nicht angegeben");
-    };
-    let mut reasons = Vec::new();
-    if start < today {
-        reasons.push(text!("Kurs hat bereits begonnen (Start ", start, ')'));
-    } else if let Some(deadline) = c.signup_deadline.filter(|&d| d < today) {
-        reasons.push(text!("Anmeldeschluss ", deadline, " verstrichen"));
+
+    fn is_excluded(&self) -> bool {
+        match *self {
+            StartFit::Rolling | StartFit::Undated => false,
+            StartFit::Dated { started, deadline_passed, too_early, too_late, .. } => {
+                started || deadline_passed.is_some() || too_early.is_some() || too_late.is_some()
+            }
+        }
     }
-    if let Some(earliest) = need.earliest_start.filter(|&e| start < e) {
-        reasons.push(text!("Start ", start, " vor dem frühesten Wunschtermin ", earliest));
+
+    fn verdict(&self, config: &MatchingConfig) -> Verdict {
+        match self {
+            StartFit::Rolling => Verdict::soft(100, true),
+            StartFit::Undated => Verdict::soft(config.unknown_score, true),
+            StartFit::Dated { .. } if self.is_excluded() => Verdict::EXCLUDED,
+            StartFit::Dated { .. } => Verdict::soft(100, true),
+        }
     }
-    if let Some(latest) = need.latest_start.filter(|&l| start > l) {
-        reasons.push(text!("Start ", start, " nach dem spätesten Wunschtermin ", latest));
+
+    fn explain(&self, need: &NeedProfile) -> Explanation {
+        let excluded = self.is_excluded();
+        let (start, started, deadline_passed, too_early, too_late) = match *self {
+            StartFit::Rolling => return Explanation::soft("Einstieg jederzeit möglich"),
+            StartFit::Undated => return Explanation::soft("Starttermin nicht angegeben"),
+            StartFit::Dated { start, started, deadline_passed, too_early, too_late } => {
+                (start, started, deadline_passed, too_early, too_late)
+            }
+        };
+        if excluded {
+            let mut reasons = Vec::new();
+            if started {
+                reasons.push(text!("Kurs hat bereits begonnen (Start ", start, ')'));
+            }
+            if let Some(deadline) = deadline_passed {
+                reasons.push(text!("Anmeldeschluss ", deadline, " verstrichen"));
+            }
+            if let Some(earliest) = too_early {
+                reasons.push(text!("Start ", start, " vor dem frühesten Wunschtermin ", earliest));
+            }
+            if let Some(latest) = too_late {
+                reasons.push(text!("Start ", start, " nach dem spätesten Wunschtermin ", latest));
+            }
+            return Explanation::excluded(reasons);
+        }
+        let wished = need.earliest_start.is_some() || need.latest_start.is_some();
+        Explanation::soft(text!("Start am ", start, if wished { " im Wunschzeitraum" } else { "" }))
     }
-    if !reasons.is_empty() {
-        return Outcome::excluded(reasons);
-    }
-    let window =
-        if need.earliest_start.is_some() || need.latest_start.is_some() { " im Wunschzeitraum" } else { "" };
-    Outcome::soft(100, true, text!("Start am ", start, window))
 }
 
 /// Cost per participant after QCG funding (when wanted and eligible) against the budget; over budget
 /// the score falls linearly to 0 at twice the budget.
-fn price(
-    need: &NeedProfile,
-    c: &Candidate,
-    today: NaiveDate,
-    config: &MatchingConfig,
-    rules: &FundingRules,
-) -> (Outcome, Option<FundingEstimate>) {
-    let Some(price) = c.price_cents else {
-        return (Outcome::soft(config.unknown_score, true, "Preis auf Anfrage"), None);
-    };
-    let estimate = funding::estimate_borrowed(funding_facts(c, today), need.owner_employee_count, rules);
-    let wants_qcg = need.funding_wanted.contains(&FundingOption::Qcg);
-    let funded = wants_qcg && estimate.eligible && estimate.subsidy_percent > 0;
-    let gross = estimate.gross_cents.unwrap_or(price);
-    let cost = if funded { estimate.net_cents.unwrap_or(gross) } else { gross };
-    let budget = need.budget_cents_per_participant;
-    let (score, passed) = match budget {
-        Some(budget) if cost > budget => {
-            let over = if budget > 0 { (cost - budget) as f64 / budget as f64 } else { 1.0 };
-            (percent(1.0 - over), false)
+#[derive(Clone, Copy)]
+enum PriceFit<'a> {
+    OnRequest,
+    Priced {
+        /// Net when funded, else gross.
+        cost: i64,
+        budget: Option<i64>,
+        /// The QCG percentage when wanted, eligible and above 0.
+        subsidy: Option<u8>,
+        wants_qcg: bool,
+        funding: funding::Assessment<'a>,
+    },
+}
+
+impl<'a> PriceFit<'a> {
+    fn new(need: &NeedProfile, c: &'a Candidate, today: NaiveDate, rules: &'a FundingRules) -> Self {
+        let Some(price) = c.price_cents else {
+            return PriceFit::OnRequest;
+        };
+        let funding = funding::Assessment::new(funding_facts(c, today), need.owner_employee_count, rules);
+        let wants_qcg = need.funding_wanted.contains(&FundingOption::Qcg);
+        let subsidy = funding.subsidy_percent().filter(|&p| wants_qcg && p > 0);
+        let gross = funding.gross_cents().unwrap_or(price);
+        let cost = if subsidy.is_some() { funding.net_cents().unwrap_or(gross) } else { gross };
+        PriceFit::Priced { cost, budget: need.budget_cents_per_participant, subsidy, wants_qcg, funding }
+    }
+
+    fn verdict(&self, config: &MatchingConfig) -> Verdict {
+        match *self {
+            PriceFit::OnRequest => Verdict::soft(config.unknown_score, true),
+            PriceFit::Priced { cost, budget: Some(budget), .. } if cost > budget => {
+                let over = if budget > 0 { (cost - budget) as f64 / budget as f64 } else { 1.0 };
+                Verdict::soft(percent(1.0 - over), false)
+            }
+            PriceFit::Priced { .. } => Verdict::soft(100, true),
         }
-        _ => (100, true),
-    };
-    let subsidy = funded.then_some(estimate.subsidy_percent);
-    let mut text = price_text(cost, budget, subsidy, wants_qcg);
-    push_other_funding(&mut text, &need.funding_wanted, &c.funding_options);
-    (Outcome::soft(score, passed, text), Some(estimate))
+    }
+
+    fn explain(&self, need: &NeedProfile, c: &Candidate) -> Explanation {
+        match *self {
+            PriceFit::OnRequest => Explanation::soft("Preis auf Anfrage"),
+            PriceFit::Priced { cost, budget, subsidy, wants_qcg, .. } => {
+                let mut text = price_text(cost, budget, subsidy, wants_qcg);
+                push_other_funding(&mut text, &need.funding_wanted, &c.funding_options);
+                Explanation::soft(text)
+            }
+        }
+    }
+
+    /// Whenever the candidate has a price.
+    fn estimate(&self) -> Option<FundingEstimate> {
+        match self {
+            PriceFit::OnRequest => None,
+            PriceFit::Priced { funding, .. } => Some(funding.estimate()),
+        }
+    }
 }
 
 /// "Nettokosten 750 € je Teilnehmende (nach 50 % QCG-Förderung) – im Budget von 1.500 €".
@@ -566,30 +886,71 @@ fn funding_label(option: FundingOption) -> &'static str {
 }
 
 /// Free seats for the whole pool; an inhouse run makes up for a full offering.
-fn seats(need: &NeedProfile, c: &Candidate) -> Outcome {
-    let Some(seats) = c.seats_available else {
-        return Outcome::soft(100, true, "Keine Platzbegrenzung bekannt");
-    };
-    if seats <= 0 {
-        return Outcome::excluded(vec!["Keine freien Plätze".to_owned()]);
+#[derive(Clone, Copy)]
+enum SeatsFit {
+    Unlimited,
+    Full,
+    Enough {
+        seats: i32,
+        total: i32,
+    },
+    Inhouse {
+        seats: i32,
+        total: i32,
+    },
+    /// Fewer seats (> 0) than participants, no inhouse run.
+    Short {
+        seats: i32,
+        total: i32,
+    },
+}
+
+impl SeatsFit {
+    fn new(need: &NeedProfile, c: &Candidate) -> Self {
+        let Some(seats) = c.seats_available else {
+            return SeatsFit::Unlimited;
+        };
+        if seats <= 0 {
+            return SeatsFit::Full;
+        }
+        let total = need.total_participants();
+        if seats >= total {
+            SeatsFit::Enough { seats, total }
+        } else if c.inhouse_possible && c.min_participants.is_none_or(|min| total >= min) {
+            SeatsFit::Inhouse { seats, total }
+        } else {
+            SeatsFit::Short { seats, total }
+        }
     }
-    let total = need.total_participants();
-    let free = FreeSeats(seats);
-    if seats >= total {
-        return Outcome::soft(100, true, text!(free, " für ", total, " Teilnehmende"));
+
+    fn verdict(self) -> Verdict {
+        match self {
+            SeatsFit::Unlimited | SeatsFit::Enough { .. } | SeatsFit::Inhouse { .. } => {
+                Verdict::soft(100, true)
+            }
+            SeatsFit::Full => Verdict::EXCLUDED,
+            SeatsFit::Short { seats, total } => {
+                Verdict::soft(percent(f64::from(seats) / f64::from(total)), false)
+            }
+        }
     }
-    if c.inhouse_possible && c.min_participants.is_none_or(|min| total >= min) {
-        return Outcome::soft(
-            100,
-            true,
-            text!("Inhouse-Durchführung möglich (", free, " für ", total, " Teilnehmende)"),
-        );
+
+    fn explain(self) -> Explanation {
+        match self {
+            SeatsFit::Unlimited => Explanation::soft("Keine Platzbegrenzung bekannt"),
+            SeatsFit::Full => Explanation::excluded(vec!["Keine freien Plätze".to_owned()]),
+            SeatsFit::Enough { seats, total } | SeatsFit::Short { seats, total } => {
+                Explanation::soft(text!(FreeSeats(seats), " für ", total, " Teilnehmende"))
+            }
+            SeatsFit::Inhouse { seats, total } => Explanation::soft(text!(
+                "Inhouse-Durchführung möglich (",
+                FreeSeats(seats),
+                " für ",
+                total,
+                " Teilnehmende)"
+            )),
+        }
     }
-    Outcome::soft(
-        percent(f64::from(seats) / f64::from(total)),
-        false,
-        text!(free, " für ", total, " Teilnehmende"),
-    )
 }
 
 /// "1 freier Platz", "5 freie Plätze".
@@ -624,20 +985,39 @@ fn format_label(f: CourseFormat) -> &'static str {
 }
 
 /// The schedule against the preferred one; the format is only named (distance judges it).
-fn schedule_format(preferred: Option<CourseSchedule>, c: &Candidate, config: &MatchingConfig) -> Outcome {
-    let (schedule, format) = (schedule_label(c.schedule), format_label(c.format));
-    match preferred {
-        None => {
-            Outcome::soft(100, true, text!("Kein Zeitmodell vorgegeben; ", schedule, ", Format ", format))
+#[derive(Clone, Copy)]
+enum ScheduleFit {
+    NoPreference,
+    AsWished,
+    /// The preferred schedule, which the course does not follow.
+    Instead(CourseSchedule),
+}
+
+impl ScheduleFit {
+    fn new(preferred: Option<CourseSchedule>, schedule: CourseSchedule) -> Self {
+        match preferred {
+            None => ScheduleFit::NoPreference,
+            Some(p) if p == schedule => ScheduleFit::AsWished,
+            Some(p) => ScheduleFit::Instead(p),
         }
-        Some(p) if p == c.schedule => {
-            Outcome::soft(100, true, text!("Zeitmodell ", schedule, " wie gewünscht; Format ", format))
+    }
+
+    fn verdict(self, config: &MatchingConfig) -> Verdict {
+        match self {
+            ScheduleFit::NoPreference | ScheduleFit::AsWished => Verdict::soft(100, true),
+            ScheduleFit::Instead(_) => Verdict::soft(config.schedule_mismatch_score, false),
         }
-        Some(p) => Outcome::soft(
-            config.schedule_mismatch_score,
-            false,
-            text!("Zeitmodell ", schedule, " statt ", schedule_label(p), "; Format ", format),
-        ),
+    }
+
+    fn explain(self, c: &Candidate) -> Explanation {
+        let (schedule, format) = (schedule_label(c.schedule), format_label(c.format));
+        Explanation::soft(match self {
+            ScheduleFit::NoPreference => text!("Kein Zeitmodell vorgegeben; ", schedule, ", Format ", format),
+            ScheduleFit::AsWished => text!("Zeitmodell ", schedule, " wie gewünscht; Format ", format),
+            ScheduleFit::Instead(p) => {
+                text!("Zeitmodell ", schedule, " statt ", schedule_label(p), "; Format ", format)
+            }
+        })
     }
 }
 
@@ -663,19 +1043,46 @@ fn language_name(code: &str) -> &str {
 }
 
 /// Whether the course is taught in the need's language.
-fn language(wanted: &str, offered: &[String], config: &MatchingConfig) -> Outcome {
-    if wanted.trim().is_empty() {
-        return Outcome::soft(100, true, "Keine Sprache vorgegeben");
+#[derive(Clone, Copy)]
+enum LanguageFit {
+    NoWish,
+    Unknown,
+    Taught,
+    NotTaught,
+}
+
+impl LanguageFit {
+    fn new(wanted: &str, offered: &[String]) -> Self {
+        if wanted.trim().is_empty() {
+            LanguageFit::NoWish
+        } else if offered.is_empty() {
+            LanguageFit::Unknown
+        } else if offered.iter().any(|l| l.eq_ignore_ascii_case(wanted)) {
+            LanguageFit::Taught
+        } else {
+            LanguageFit::NotTaught
+        }
     }
-    if offered.is_empty() {
-        return Outcome::soft(config.unknown_score, true, "Kurssprache nicht angegeben");
+
+    fn verdict(self, config: &MatchingConfig) -> Verdict {
+        match self {
+            LanguageFit::NoWish | LanguageFit::Taught => Verdict::soft(100, true),
+            LanguageFit::Unknown => Verdict::soft(config.unknown_score, true),
+            LanguageFit::NotTaught => Verdict::soft(0, false),
+        }
     }
-    let wanted_name = language_name(wanted);
-    if offered.iter().any(|l| l.eq_ignore_ascii_case(wanted)) {
-        return Outcome::soft(100, true, text!("Kurs auf ", wanted_name));
+
+    fn explain(self, wanted: &str, offered: &[String]) -> Explanation {
+        match self {
+            LanguageFit::NoWish => Explanation::soft("Keine Sprache vorgegeben"),
+            LanguageFit::Unknown => Explanation::soft("Kurssprache nicht angegeben"),
+            LanguageFit::Taught => Explanation::soft(text!("Kurs auf ", language_name(wanted))),
+            LanguageFit::NotTaught => {
+                let names: Vec<&str> = offered.iter().map(|l| language_name(l)).collect();
+                Explanation::soft(text!("Kurssprache ", names.join(", "), " statt ", language_name(wanted)))
+            }
+        }
     }
-    let names: Vec<&str> = offered.iter().map(|l| language_name(l)).collect();
-    Outcome::soft(0, false, text!("Kurssprache ", names.join(", "), " statt ", wanted_name))
 }
 
 #[cfg(test)]
@@ -1097,13 +1504,216 @@ mod tests {
         assert_eq!(order(&pooled, vec![small, big]), [id(2), id(1)]);
     }
 
+    /// Needs covering every case of every criterion (with `edge_candidates`).
+    fn edge_needs() -> Vec<NeedProfile> {
+        let mut pooled = need();
+        pooled.pool.push(member(101, "Metall Nord GmbH", 2, Some(NORTH_40)));
+        pooled.pool.push(member(102, "Ohne Teilnehmende", 0, Some(NORTH_20)));
+        pooled.pool.push(member(103, "Am Standort", 1, None));
+        let mut nobody = need();
+        nobody.pool[0].participants = 0;
+        let undemanding = NeedProfile {
+            must_skills: vec![],
+            nice_skills: vec![],
+            target_dqr_level: None,
+            preferred_schedule: None,
+            language: " ".into(),
+            ..need()
+        };
+        vec![
+            need(),
+            pooled,
+            nobody,
+            undemanding,
+            NeedProfile { online_acceptable: true, max_distance_km: None, ..need() },
+            NeedProfile { location: None, ..need() },
+            NeedProfile { max_distance_km: Some(0), ..need() },
+            NeedProfile { earliest_start: None, latest_start: None, ..need() },
+            NeedProfile { budget_cents_per_participant: None, ..need() },
+            NeedProfile { budget_cents_per_participant: Some(0), ..need() },
+            NeedProfile { funding_wanted: vec![FundingOption::Bildungsurlaub], ..need() },
+            NeedProfile { funding_wanted: vec![], ..need() },
+            NeedProfile { owner_employee_count: None, ..need() },
+            NeedProfile { owner_employee_count: Some(10), ..need() },
+            NeedProfile { language: "en".into(), ..need() },
+        ]
+    }
+
+    /// The candidates of the tests above plus edge cases, with distinct ids in input order.
+    fn edge_candidates() -> Vec<Candidate> {
+        let c = candidate(1);
+        let skills = |ids: &[&str]| ids.iter().map(|&s| String::from(s)).collect::<Vec<_>>();
+        let cases = vec![
+            c.clone(),
+            Candidate { skill_ids: skills(&["hmi", "bus", "safety", "robot"]), ..c.clone() },
+            Candidate { skill_ids: skills(&["bus"]), ..c.clone() },
+            Candidate { skill_ids: vec![], ..c.clone() },
+            Candidate { location: Some(NORTH_40), ..c.clone() },
+            Candidate { location: Some(NORTH_20), ..c.clone() },
+            Candidate { location: Some((51.9271, 11.5892)), ..c.clone() },
+            Candidate { location: Some((50.95, 11.5892)), seats_available: Some(20), ..c.clone() },
+            Candidate { location: None, ..c.clone() },
+            Candidate { online: true, location: None, ..c.clone() },
+            Candidate { online: true, format: CourseFormat::Online, ..c.clone() },
+            Candidate { format: CourseFormat::Online, ..c.clone() },
+            Candidate { price_cents: Some(500_000), ..c.clone() },
+            Candidate { price_cents: Some(0), ..c.clone() },
+            Candidate { price_cents: None, ..c.clone() },
+            Candidate {
+                vat: VatTreatment::Excluded,
+                price_cents: Some(100_050),
+                funding_options: vec![FundingOption::Qcg, FundingOption::Bildungsurlaub],
+                ..c.clone()
+            },
+            Candidate { duration_hours: Some(80), ..c.clone() },
+            Candidate { duration_hours: None, ..c.clone() },
+            Candidate { provider_azav_certified: false, ..c.clone() },
+            Candidate { azav_measure_number: Some(" ".into()), ..c.clone() },
+            Candidate { dqr_level: Some(3), ..c.clone() },
+            Candidate { dqr_level: Some(4), ..c.clone() },
+            Candidate { dqr_level: Some(6), ..c.clone() },
+            Candidate { dqr_level: None, ..c.clone() },
+            Candidate { seats_available: Some(0), ..c.clone() },
+            Candidate { seats_available: Some(-1), ..c.clone() },
+            Candidate { seats_available: Some(1), ..c.clone() },
+            Candidate { seats_available: Some(2), inhouse_possible: true, ..c.clone() },
+            Candidate {
+                seats_available: Some(2),
+                inhouse_possible: true,
+                min_participants: Some(10),
+                ..c.clone()
+            },
+            Candidate { seats_available: None, ..c.clone() },
+            Candidate { rolling_start: true, start_date: None, offering_id: None, ..c.clone() },
+            Candidate { start_date: None, ..c.clone() },
+            Candidate { start_date: Some(date(2025, 5, 1)), ..c.clone() },
+            Candidate { start_date: Some(date(2025, 9, 1)), ..c.clone() },
+            Candidate { start_date: Some(date(2025, 2, 1)), ..c.clone() },
+            Candidate { start_date: Some(date(2025, 1, 10)), ..c.clone() },
+            Candidate { start_date: Some(date(2024, 3, 1)), ..c.clone() },
+            Candidate { signup_deadline: Some(date(2025, 1, 14)), ..c.clone() },
+            Candidate {
+                seats_available: Some(0),
+                online: true,
+                start_date: Some(date(2025, 1, 1)),
+                location: Some((51.9271, 11.5892)),
+                ..c.clone()
+            },
+            Candidate { schedule: CourseSchedule::FullTime, format: CourseFormat::Blended, ..c.clone() },
+            Candidate { languages: vec!["en".into(), "pl".into()], ..c.clone() },
+            Candidate { languages: vec!["DE".into()], ..c.clone() },
+            Candidate { languages: vec![], ..c.clone() },
+        ];
+        let n = cases.len();
+        // Some equal in everything but the id, so the ranking's last tie-breaker is exercised too.
+        let mut all: Vec<Candidate> = cases.into_iter().chain([c.clone(), c]).collect();
+        for (i, candidate) in all.iter_mut().enumerate() {
+            let i = i as u128;
+            candidate.course_id = id(10 + (i * 7919) % (n as u128 + 2));
+            candidate.offering_id = candidate.offering_id.map(|_| id(5000 + i));
+        }
+        all
+    }
+
+    #[test]
+    fn quick_equals_score() {
+        let (config, rules) = (MatchingConfig::get(), FundingRules::get());
+        let candidates = edge_candidates();
+        let (mut excluded, mut funded, mut pairs) = (0, 0, 0);
+        for need in edge_needs() {
+            for today in [today(), date(2024, 1, 1), date(2025, 3, 20)] {
+                for c in &candidates {
+                    let full = score(&need, c, today, config, rules);
+                    assert_eq!(
+                        quick(&need, c, today, config, rules),
+                        QuickScore::from(&full),
+                        "{need:?} {c:?}"
+                    );
+                    pairs += 1;
+                    excluded += usize::from(full.excluded);
+                    funded += usize::from(full.funding.is_some_and(|f| f.eligible));
+                }
+            }
+        }
+        // The fixtures reach both sides of the hard constraints and of the funding.
+        assert!(excluded > 0 && excluded < pairs && funded > 0 && funded < pairs);
+    }
+
+    #[test]
+    fn quick_order_equals_rank() {
+        let (config, rules) = (MatchingConfig::get(), FundingRules::get());
+        let check = |need: &NeedProfile, candidates: Vec<Candidate>| {
+            let ranked: Vec<(Candidate, QuickScore)> = rank(need, candidates.clone(), today(), config, rules)
+                .into_iter()
+                .map(|(c, s)| (c, QuickScore::from(&s)))
+                .collect();
+            let quick: Vec<(Candidate, QuickScore)> = quick_order(need, &candidates, today(), config, rules)
+                .into_iter()
+                .map(|(i, s)| (candidates[i].clone(), s))
+                .collect();
+            assert_eq!(ranked, quick);
+        };
+        // The ranking fixture.
+        let skill_ids = ["hmi", "bus", "safety", "robot"].map(String::from).to_vec();
+        let ranking = vec![
+            Candidate { seats_available: Some(0), ..candidate(6) },
+            Candidate { dqr_level: Some(3), ..candidate(5) },
+            Candidate { location: Some(NORTH_40), ..candidate(3) },
+            Candidate { skill_ids, ..candidate(2) },
+            Candidate { price_cents: Some(500_000), ..candidate(4) },
+            candidate(1),
+        ];
+        let order = quick_order(&need(), &ranking, today(), config, rules);
+        assert_eq!(
+            order.iter().map(|&(i, _)| ranking[i].course_id).collect::<Vec<_>>(),
+            [1, 4, 2, 5, 3, 6].map(id)
+        );
+        check(&need(), ranking);
+        for need in edge_needs() {
+            let mut candidates = edge_candidates();
+            check(&need, candidates.clone());
+            candidates.reverse();
+            check(&need, candidates);
+        }
+    }
+
     /// `cargo test --release -p api --lib matching::score::tests::throughput -- --ignored --nocapture`
     #[test]
     #[ignore]
     fn throughput() {
-        let (need, c) = (need(), Candidate { location: Some(NORTH_20), ..candidate(1) });
-        let started = std::time::Instant::now();
-        let total: u64 = (0..100_000).map(|_| u64::from(run(&need, &c).score)).sum();
-        println!("100k scores in {:?} ({total})", started.elapsed());
+        use std::hint::black_box;
+        use std::time::Instant;
+        let (config, rules) = (MatchingConfig::get(), FundingRules::get());
+        let one = vec![(need(), Candidate { location: Some(NORTH_20), ..candidate(1) })];
+        let needs = edge_needs();
+        let mixed: Vec<(NeedProfile, Candidate)> = edge_candidates()
+            .into_iter()
+            .enumerate()
+            .map(|(i, c)| (needs[i % needs.len()].clone(), c))
+            .collect();
+        for (name, pairs) in [("one pair", one), ("mixed pairs", mixed)] {
+            let pair = |i: usize| &pairs[i % pairs.len()];
+            let started = Instant::now();
+            let total: u64 = (0..100_000)
+                .map(|i| {
+                    let (need, c) = black_box(pair(i));
+                    u64::from(black_box(score(need, c, today(), config, rules)).score)
+                })
+                .sum();
+            let full = started.elapsed();
+            let started = Instant::now();
+            let quick_total: u64 = (0..100_000)
+                .map(|i| {
+                    let (need, c) = black_box(pair(i));
+                    u64::from(black_box(quick(need, c, today(), config, rules)).score)
+                })
+                .sum();
+            let fast = started.elapsed();
+            println!(
+                "{name}: 100k scores in {full:?}, 100k quick in {fast:?} ({:.1}× faster; {total})",
+                full.as_secs_f64() / fast.as_secs_f64()
+            );
+            assert_eq!(total, quick_total);
+        }
     }
 }

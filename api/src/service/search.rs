@@ -53,7 +53,10 @@ pub async fn search(
         return Err(ApiError::bad_input("sort", "sorting by distance needs filter.near"));
     }
     let request = SearchRequest { query, filter, sort, offset, limit };
-    with_deadline(state.search.search(&request)).await
+    let started = std::time::Instant::now();
+    let results = with_deadline(state.search.search(&request)).await;
+    state.metrics.search(started.elapsed());
+    results
 }
 
 pub async fn suggest(state: &AppState, prefix: &str, limit: usize) -> ApiResult<Vec<Suggestion>> {

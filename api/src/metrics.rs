@@ -1,0 +1,186 @@
+//! Prometheus metrics: GraphQL requests and latency by operation, errors by code, search latency,
+//! webhook delivery outcomes; database pool and outbox gauges are read when scraped.
+//!
+//! Operation names come from clients, so they are cleaned and capped: at most
+//! [`MAX_OPERATIONS`] distinct names are tracked, later ones count as `other`.
+
+use std::collections::HashMap;
+use std::fmt::Write;
+use std::sync::Mutex;
+use std::time::Duration;
+
+const BUCKETS: [f64; 12] = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+pub const MAX_OPERATIONS: usize = 200;
+
+#[derive(Debug, Clone, Default)]
+struct Histogram {
+    counts: [u64; BUCKETS.len()],
+    sum: f64,
+    count: u64,
+}
+
+impl Histogram {
+    fn observe(&mut self, seconds: f64) {
+        for (bucket, count) in BUCKETS.iter().zip(self.counts.iter_mut()) {
+            if seconds <= *bucket {
+                *count += 1;
+            }
+        }
+        self.sum += seconds;
+        self.count += 1;
+    }
+
+    fn render(&self, out: &mut String, name: &str, labels: &str) {
+        let sep = if labels.is_empty() { "" } else { "," };
+        for (bucket, count) in BUCKETS.iter().zip(self.counts) {
+            let _ = writeln!(out, "{name}_bucket{{{labels}{sep}le=\"{bucket}\"}} {count}");
+        }
+        let _ = writeln!(out, "{name}_bucket{{{labels}{sep}le=\"+Inf\"}} {}", self.count);
+        let braces = if labels.is_empty() { String::new() } else { format!("{{{labels}}}") };
+        let _ = writeln!(out, "{name}_sum{braces} {}", self.sum);
+        let _ = writeln!(out, "{name}_count{braces} {}", self.count);
+    }
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    /// (operation, outcome "ok" | "error") → latency.
+    requests: HashMap<(String, &'static str), Histogram>,
+    errors: HashMap<String, u64>,
+    search: Histogram,
+    webhooks: HashMap<&'static str, u64>,
+}
+
+#[derive(Debug, Default)]
+pub struct Metrics {
+    inner: Mutex<Inner>,
+}
+
+/// Gauges read at scrape time.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Gauges {
+    pub pool_connections: u32,
+    pub pool_idle: u32,
+    pub search_outbox_pending: u64,
+    pub search_outbox_lag_seconds: f64,
+    pub last_time_to_search_ms: u64,
+}
+
+/// A client-chosen operation name made safe as a label value.
+fn operation_label(name: Option<&str>) -> String {
+    match name {
+        Some(n) if !n.is_empty() => {
+            n.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').take(64).collect()
+        }
+        _ => "anonymous".to_owned(),
+    }
+}
+
+impl Metrics {
+    fn with<T>(&self, f: impl FnOnce(&mut Inner) -> T) -> T {
+        let mut inner = self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        f(&mut inner)
+    }
+
+    /// One GraphQL operation and the codes of its errors.
+    pub fn request(&self, operation: Option<&str>, elapsed: Duration, error_codes: &[String]) {
+        let mut label = operation_label(operation);
+        let outcome = if error_codes.is_empty() { "ok" } else { "error" };
+        self.with(|m| {
+            let known = m.requests.keys().filter(|(op, _)| *op == label).count() > 0;
+            if !known && m.requests.len() >= MAX_OPERATIONS * 2 {
+                label = "other".to_owned();
+            }
+            m.requests.entry((label, outcome)).or_default().observe(elapsed.as_secs_f64());
+            for code in error_codes {
+                let code = operation_label(Some(code));
+                *m.errors.entry(code).or_default() += 1;
+            }
+        });
+    }
+
+    pub fn search(&self, elapsed: Duration) {
+        self.with(|m| m.search.observe(elapsed.as_secs_f64()));
+    }
+
+    /// `delivered`, `retry` or `failed`.
+    pub fn webhook(&self, outcome: &'static str) {
+        self.with(|m| *m.webhooks.entry(outcome).or_default() += 1);
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self, gauges: Gauges) -> String {
+        let mut out = String::new();
+        self.with(|m| {
+            out.push_str("# HELP bildungsmarkt_graphql_request_duration_seconds GraphQL operations by name and outcome.\n");
+            out.push_str("# TYPE bildungsmarkt_graphql_request_duration_seconds histogram\n");
+            let mut requests: Vec<_> = m.requests.iter().collect();
+            requests.sort_by(|a, b| a.0.cmp(b.0));
+            for ((operation, outcome), histogram) in requests {
+                let labels = format!("operation=\"{operation}\",outcome=\"{outcome}\"");
+                histogram.render(&mut out, "bildungsmarkt_graphql_request_duration_seconds", &labels);
+            }
+            out.push_str("# HELP bildungsmarkt_graphql_errors_total GraphQL errors by code.\n");
+            out.push_str("# TYPE bildungsmarkt_graphql_errors_total counter\n");
+            let mut errors: Vec<_> = m.errors.iter().collect();
+            errors.sort();
+            for (code, count) in errors {
+                let _ = writeln!(out, "bildungsmarkt_graphql_errors_total{{code=\"{code}\"}} {count}");
+            }
+            out.push_str("# HELP bildungsmarkt_search_duration_seconds Course search and suggestion latency.\n");
+            out.push_str("# TYPE bildungsmarkt_search_duration_seconds histogram\n");
+            m.search.render(&mut out, "bildungsmarkt_search_duration_seconds", "");
+            out.push_str("# HELP bildungsmarkt_webhook_attempts_total Webhook attempts by outcome.\n");
+            out.push_str("# TYPE bildungsmarkt_webhook_attempts_total counter\n");
+            for outcome in ["delivered", "retry", "failed"] {
+                let count = m.webhooks.get(outcome).copied().unwrap_or(0);
+                let _ = writeln!(out, "bildungsmarkt_webhook_attempts_total{{outcome=\"{outcome}\"}} {count}");
+            }
+        });
+        let gauges_list = [
+            (
+                "bildungsmarkt_db_pool_connections",
+                "Open database connections.",
+                gauges.pool_connections as f64,
+            ),
+            ("bildungsmarkt_db_pool_idle", "Idle database connections.", gauges.pool_idle as f64),
+            (
+                "bildungsmarkt_search_outbox_pending",
+                "Search outbox rows waiting.",
+                gauges.search_outbox_pending as f64,
+            ),
+            (
+                "bildungsmarkt_search_outbox_lag_seconds",
+                "Age of the oldest waiting row.",
+                gauges.search_outbox_lag_seconds,
+            ),
+            (
+                "bildungsmarkt_search_time_to_search_seconds",
+                "Commit to searchable, last batch.",
+                gauges.last_time_to_search_ms as f64 / 1000.0,
+            ),
+        ];
+        for (name, help, value) in gauges_list {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}");
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_prometheus_text_with_safe_labels() {
+        let metrics = Metrics::default();
+        metrics.request(Some("Suche\"}evil"), Duration::from_millis(3), &[]);
+        metrics.request(None, Duration::from_millis(30), &["BAD_USER_INPUT".into()]);
+        metrics.webhook("delivered");
+        let text = metrics.render(Gauges::default());
+        assert!(text.contains("operation=\"Sucheevil\",outcome=\"ok\",le=\"0.005\"} 1"), "{text}");
+        assert!(text.contains("bildungsmarkt_graphql_errors_total{code=\"BAD_USER_INPUT\"} 1"));
+        assert!(text.contains("bildungsmarkt_webhook_attempts_total{outcome=\"delivered\"} 1"));
+        assert!(text.contains("bildungsmarkt_graphql_request_duration_seconds_count{operation=\"anonymous\",outcome=\"error\"} 1"));
+    }
+}
