@@ -91,7 +91,7 @@ async fn main() -> anyhow::Result<()> {
         for n in &demo_needs {
             let caller = owners[&n.firm_id];
             let started = Instant::now();
-            let matches = matching::matches_for_need(&db, &backend, caller, n.id, false)
+            let matches = matching::matches_for_need(&db, &backend, caller, n.id, false, 0, 21)
                 .await
                 .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
             if round > 0 {
@@ -102,7 +102,7 @@ async fn main() -> anyhow::Result<()> {
     }
     sizes.sort_unstable();
     println!(
-        "| matchesForNeed over {offerings} offerings ({} calls, median {} ranked matches) | p50 {:.1} ms, p95 {:.1} ms |",
+        "| matchesForNeed over {offerings} offerings, first 20 ({} calls, median page {}) | p50 {:.1} ms, p95 {:.1} ms |",
         times.len(),
         sizes.get(sizes.len() / 2).copied().unwrap_or(0),
         percentile(&mut times, 50.0),

@@ -15,7 +15,7 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySe
 use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult};
-use crate::matching::score::Criterion;
+use crate::matching::score::QuickScore;
 use crate::matching::{
     Candidate, FundingEstimate, FundingFacts, FundingRules, MatchScore, MatchingConfig, NeedProfile,
     PoolMember, SkillRef, funding, score,
@@ -348,14 +348,17 @@ fn for_outsiders(profile: &mut NeedProfile) {
     profile.owner_employee_count = None;
 }
 
-/// The ranked offerings for a need: all of them, or with `include_excluded` also those a hard
-/// constraint rules out (last, with the reason).
+/// One page of the offerings ranked for a need (`offset`, up to `limit`): all of them, or with
+/// `include_excluded` also those a hard constraint rules out (last, with the reason). Every
+/// candidate is ranked by its numeric score; only the page gets explanations.
 pub async fn matches_for_need(
     db: &DatabaseConnection,
     search: &Backend,
     caller: Uuid,
     need_id: Uuid,
     include_excluded: bool,
+    offset: usize,
+    limit: usize,
 ) -> ApiResult<Vec<Match>> {
     let (n, in_pool) = need_for_matching(db, caller, need_id).await?;
     let mut profiles = profiles(db, std::slice::from_ref(&n)).await?;
@@ -364,15 +367,18 @@ pub async fn matches_for_need(
         for_outsiders(&mut profile);
     }
     let candidates = candidates_for_need(db, search, &n, &profile, include_excluded).await?;
-    let ranked = score::rank(&profile, candidates, today(), MatchingConfig::get(), FundingRules::get());
-    Ok(ranked
+    let (config, rules, today) = (MatchingConfig::get(), FundingRules::get(), today());
+    Ok(score::quick_order(&profile, &candidates, today, config, rules)
         .into_iter()
-        .filter(|(_, s)| include_excluded || !s.excluded)
-        .map(|(candidate, mut score)| {
+        .filter(|(_, quick)| include_excluded || !quick.excluded)
+        .skip(offset)
+        .take(limit)
+        .map(|(i, _)| {
+            let mut score = score::score(&profile, &candidates[i], today, config, rules);
             if !in_pool {
                 score.funding = None;
             }
-            Match { candidate, score }
+            Match { candidate: candidates[i].clone(), score }
         })
         .collect())
 }
@@ -391,11 +397,12 @@ pub async fn new_leads(db: &DatabaseConnection, search: &Backend, need_id: Uuid)
         return Ok(Vec::new());
     };
     for_outsiders(&mut profile);
-    let config = MatchingConfig::get();
+    let (config, rules, today) = (MatchingConfig::get(), FundingRules::get(), today());
     let candidates = candidates_for_need(db, search, &n, &profile, false).await?;
     let mut best: HashMap<Uuid, NewLead> = HashMap::new();
-    for (c, s) in score::rank(&profile, candidates, today(), config, FundingRules::get()) {
-        if !is_lead(&s, config) || best.contains_key(&c.provider_id) {
+    for (i, quick) in score::quick_order(&profile, &candidates, today, config, rules) {
+        let c = &candidates[i];
+        if !is_lead(&profile, c, quick, config) || best.contains_key(&c.provider_id) {
             continue;
         }
         best.insert(
@@ -404,7 +411,7 @@ pub async fn new_leads(db: &DatabaseConnection, search: &Backend, need_id: Uuid)
                 provider_id: c.provider_id,
                 course_id: c.course_id,
                 offering_id: c.offering_id,
-                score: s.score,
+                score: quick.score,
             },
         );
     }
@@ -464,24 +471,30 @@ async fn leads_for_courses(db: &DatabaseConnection, course_ids: &[Uuid]) -> ApiR
     let mut leads = Vec::new();
     for n in open {
         let Some(profile) = profiles.get(&n.id) else { continue };
+        // A lead teaches a MUST skill: only those candidates are scored.
         let mut seen: HashSet<usize> = HashSet::new();
-        let mut best: Option<(usize, MatchScore)> = None;
-        for s in profile.must_skills.iter().chain(&profile.nice_skills) {
+        let mut best: Option<(usize, QuickScore)> = None;
+        for s in &profile.must_skills {
             for &i in by_skill.get(s.id.as_str()).map(Vec::as_slice).unwrap_or_default() {
                 if !seen.insert(i) {
                     continue;
                 }
-                let mut scored = score::score(profile, &candidates[i], today, config, rules);
-                if scored.excluded || !covers_a_must_skill(&scored) {
+                let quick = score::quick(profile, &candidates[i], today, config, rules);
+                if quick.excluded {
                     continue;
                 }
-                scored.funding = None;
-                if best.as_ref().is_none_or(|(_, b)| scored.score > b.score) {
-                    best = Some((i, scored));
+                let better = best.is_none_or(|(j, b)| {
+                    (quick.score, std::cmp::Reverse(candidates[i].course_id))
+                        > (b.score, std::cmp::Reverse(candidates[j].course_id))
+                });
+                if better {
+                    best = Some((i, quick));
                 }
             }
         }
-        if let Some((i, score)) = best {
+        if let Some((i, _)) = best {
+            let mut score = score::score(profile, &candidates[i], today, config, rules);
+            score.funding = None;
             leads.push(Lead { need: n, candidate: candidates[i].clone(), score });
         }
     }
@@ -489,14 +502,12 @@ async fn leads_for_courses(db: &DatabaseConnection, course_ids: &[Uuid]) -> ApiR
     Ok(leads)
 }
 
-/// A course that teaches none of the MUST skills is no lead, whatever else fits.
-fn covers_a_must_skill(score: &MatchScore) -> bool {
-    score.result(Criterion::MustSkills).is_some_and(|r| r.score > 0)
-}
-
-/// Worth an alert: included, teaches a MUST skill, and scores at least the lead threshold.
-fn is_lead(score: &MatchScore, config: &MatchingConfig) -> bool {
-    !score.excluded && covers_a_must_skill(score) && score.score >= config.lead_threshold
+/// Worth an alert: included, teaches a MUST skill (whatever else fits, a course without one is
+/// no lead), and scores at least the lead threshold.
+fn is_lead(profile: &NeedProfile, c: &Candidate, quick: QuickScore, config: &MatchingConfig) -> bool {
+    !quick.excluded
+        && quick.score >= config.lead_threshold
+        && profile.must_skills.iter().any(|s| c.skill_ids.contains(&s.id))
 }
 
 /// OPEN PUBLIC needs naming any of `skill_ids`.

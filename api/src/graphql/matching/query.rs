@@ -28,10 +28,17 @@ impl MatchingQuery {
         let state = context::state(ctx)?;
         let page = OffsetPage::parse(first, after.as_deref())?;
         let need = parse_id("needId", &need_id)?;
-        let matches =
-            matching::matches_for_need(&state.db, &state.search, caller, need, include_excluded).await?;
-        let rows: Vec<_> =
-            matches.into_iter().skip(page.offset as usize).take(page.first as usize + 1).collect();
+        let (offset, limit) = (page.offset as usize, page.first as usize + 1);
+        let rows = matching::matches_for_need(
+            &state.db,
+            &state.search,
+            caller,
+            need,
+            include_excluded,
+            offset,
+            limit,
+        )
+        .await?;
         Ok(page.connection(rows, |m| CourseMatch::new(&m.candidate, m.score)))
     }
 
