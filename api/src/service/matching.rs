@@ -65,14 +65,23 @@ pub async fn profiles(
     let ids: Vec<Uuid> = needs.iter().map(|n| n.id).collect();
     let mut skills: HashMap<Uuid, Vec<(need_skill::Model, String)>> = HashMap::new();
     let mut pools: HashMap<Uuid, Vec<need_participation::Model>> = HashMap::new();
+    // Labels of the whole vocabulary (a few hundred short rows) instead of a join per need skill.
+    let labels: HashMap<String, String> = skill::Entity::find()
+        .select_only()
+        .column(skill::Column::Id)
+        .column(skill::Column::Label)
+        .into_tuple::<(String, String)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
     for chunk in ids.chunks(CHUNK) {
         let rows = need_skill::Entity::find()
-            .find_also_related(skill::Entity)
             .filter(need_skill::Column::NeedId.is_in(chunk.iter().copied()))
             .all(db)
             .await?;
-        for (link, s) in rows {
-            let label = s.map(|s| s.label).unwrap_or_else(|| link.skill_id.clone());
+        for link in rows {
+            let label = labels.get(&link.skill_id).cloned().unwrap_or_else(|| link.skill_id.clone());
             skills.entry(link.need_id).or_default().push((link, label));
         }
         for p in need_participation::Entity::find()
