@@ -11,6 +11,7 @@ use entity::need_skill::SkillImportance;
 use entity::organization::{self, OrganizationKind};
 use entity::qualification_need::{self as need, NeedStatus, NeedVisibility};
 use entity::{course_skill, need_participation, need_skill, offering, skill};
+use sea_orm::sea_query::{Query, SelectStatement};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect};
 use uuid::Uuid;
 
@@ -63,6 +64,35 @@ pub async fn profiles(
     needs: &[need::Model],
 ) -> ApiResult<HashMap<Uuid, NeedProfile>> {
     let ids: Vec<Uuid> = needs.iter().map(|n| n.id).collect();
+    profiles_of(db, needs, NeedScope::Ids(&ids)).await
+}
+
+/// Which needs' skills and pools to read: listed ids, or those a subquery selects (one statement
+/// for thousands of needs instead of chunked id lists).
+enum NeedScope<'a> {
+    Ids(&'a [Uuid]),
+    Subquery(Box<SelectStatement>),
+}
+
+impl NeedScope<'_> {
+    fn conditions(&self, column: impl ColumnTrait) -> Vec<sea_orm::Condition> {
+        match self {
+            Self::Ids(ids) => ids
+                .chunks(CHUNK)
+                .map(|chunk| sea_orm::Condition::all().add(column.is_in(chunk.iter().copied())))
+                .collect(),
+            Self::Subquery(select) => {
+                vec![sea_orm::Condition::all().add(column.in_subquery((**select).clone()))]
+            }
+        }
+    }
+}
+
+async fn profiles_of(
+    db: &DatabaseConnection,
+    needs: &[need::Model],
+    scope: NeedScope<'_>,
+) -> ApiResult<HashMap<Uuid, NeedProfile>> {
     let mut skills: HashMap<Uuid, Vec<(need_skill::Model, String)>> = HashMap::new();
     let mut pools: HashMap<Uuid, Vec<need_participation::Model>> = HashMap::new();
     // Labels of the whole vocabulary (a few hundred short rows) instead of a join per need skill.
@@ -75,20 +105,14 @@ pub async fn profiles(
         .await?
         .into_iter()
         .collect();
-    for chunk in ids.chunks(CHUNK) {
-        let rows = need_skill::Entity::find()
-            .filter(need_skill::Column::NeedId.is_in(chunk.iter().copied()))
-            .all(db)
-            .await?;
-        for link in rows {
+    for condition in scope.conditions(need_skill::Column::NeedId) {
+        for link in need_skill::Entity::find().filter(condition).all(db).await? {
             let label = labels.get(&link.skill_id).cloned().unwrap_or_else(|| link.skill_id.clone());
             skills.entry(link.need_id).or_default().push((link, label));
         }
-        for p in need_participation::Entity::find()
-            .filter(need_participation::Column::NeedId.is_in(chunk.iter().copied()))
-            .all(db)
-            .await?
-        {
+    }
+    for condition in scope.conditions(need_participation::Column::NeedId) {
+        for p in need_participation::Entity::find().filter(condition).all(db).await? {
             pools.entry(p.need_id).or_default().push(p);
         }
     }
@@ -473,8 +497,9 @@ async fn leads_for_courses(db: &DatabaseConnection, course_ids: &[Uuid]) -> ApiR
         }
     }
     let skill_ids: Vec<String> = by_skill.keys().map(|s| (*s).to_owned()).collect();
-    let open = open_needs_with_skills(db, &skill_ids).await?;
-    let mut profiles = profiles(db, &open).await?;
+    let open_ids = open_needs_with_skills(&skill_ids);
+    let open = need::Entity::find().filter(need::Column::Id.in_subquery(open_ids.clone())).all(db).await?;
+    let mut profiles = profiles_of(db, &open, NeedScope::Subquery(Box::new(open_ids))).await?;
     profiles.values_mut().for_each(for_outsiders);
     let (config, rules, today) = (MatchingConfig::get(), FundingRules::get(), today());
     let mut leads = Vec::new();
@@ -519,35 +544,20 @@ fn is_lead(profile: &NeedProfile, c: &Candidate, quick: QuickScore, config: &Mat
         && profile.must_skills.iter().any(|s| c.skill_ids.contains(&s.id))
 }
 
-/// OPEN PUBLIC needs naming any of `skill_ids`.
-async fn open_needs_with_skills(
-    db: &DatabaseConnection,
-    skill_ids: &[String],
-) -> ApiResult<Vec<need::Model>> {
-    let mut need_ids: HashSet<Uuid> = HashSet::new();
-    for chunk in skill_ids.chunks(CHUNK) {
-        let rows: Vec<Uuid> = need_skill::Entity::find()
-            .select_only()
-            .column(need_skill::Column::NeedId)
-            .filter(need_skill::Column::SkillId.is_in(chunk.iter().cloned()))
-            .into_tuple()
-            .all(db)
-            .await?;
-        need_ids.extend(rows);
-    }
-    let ids: Vec<Uuid> = need_ids.into_iter().collect();
-    let mut out = Vec::new();
-    for chunk in ids.chunks(CHUNK) {
-        out.extend(
-            need::Entity::find()
-                .filter(need::Column::Id.is_in(chunk.iter().copied()))
-                .filter(need::Column::Status.eq(NeedStatus::Open))
-                .filter(need::Column::Visibility.eq(NeedVisibility::Public))
-                .all(db)
-                .await?,
-        );
-    }
-    Ok(out)
+/// OPEN PUBLIC needs naming any of `skill_ids`, and the subquery that selects their ids.
+fn open_needs_with_skills(skill_ids: &[String]) -> SelectStatement {
+    let with_skills = Query::select()
+        .column(need_skill::Column::NeedId)
+        .from(need_skill::Entity)
+        .and_where(need_skill::Column::SkillId.is_in(skill_ids.iter().cloned()))
+        .to_owned();
+    Query::select()
+        .column(need::Column::Id)
+        .from(need::Entity)
+        .and_where(need::Column::Status.eq(NeedStatus::Open))
+        .and_where(need::Column::Visibility.eq(NeedVisibility::Public))
+        .and_where(need::Column::Id.in_subquery(with_skills))
+        .to_owned()
 }
 
 /// The estimated net cost per participant of an offering for a firm (members of the firm only).
