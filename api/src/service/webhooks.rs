@@ -100,7 +100,12 @@ pub async fn create(
         }
     }
     let txn = db::begin_write(db).await?;
-    organizations::find(&txn, organization_id).await?;
+    // Locked, so concurrent registrations on PostgreSQL cannot pass the limit together.
+    entity::organization::Entity::find_by_id(organization_id)
+        .lock_exclusive()
+        .one(&txn)
+        .await?
+        .ok_or_else(|| ApiError::not_found("organization"))?;
     organizations::require_role(&txn, organization_id, caller, MembershipRole::Admin).await?;
     let count = endpoint::Entity::find()
         .filter(endpoint::Column::OrganizationId.eq(organization_id))
