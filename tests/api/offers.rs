@@ -213,6 +213,18 @@ async fn offers_reject_bad_input_and_change_nothing() {
     let seen = app.gql_ok(Some(&hr.access_token), NEED_OFFERS, json!({ "id": need })).await;
     assert_eq!(seen["need"]["offers"], json!([]));
 
+    // A withdrawn offer cannot be accepted; the need stays OPEN.
+    let offer = submit(&app, &a, &need, &a_id, &a_offering).await;
+    app.gql_ok(Some(&a.access_token), WITHDRAW, json!({ "id": offer })).await;
+    assert_error(
+        &app.gql(Some(&hr.access_token), ACCEPT, json!({ "id": offer })).await,
+        "CONFLICT",
+        Some("offerId"),
+    );
+    let seen = app.gql_ok(Some(&hr.access_token), NEED_OFFERS, json!({ "id": need })).await;
+    assert_eq!(seen["need"]["status"], "OPEN");
+    assert_eq!(seen["need"]["offers"][0]["status"], "WITHDRAWN");
+
     // A closed need takes no offers.
     let version = seen["need"]["version"].as_i64().expect("version");
     app.gql_ok(
