@@ -155,6 +155,7 @@ fn queries() -> Vec<(&'static str, SearchRequest)> {
         sort,
         offset: 0,
         limit: 20,
+        without_facets: false,
     };
     vec![
         ("\"Schweißen\"", request("Schweißen", SearchFilter::default(), SearchSort::Relevance)),

@@ -466,7 +466,8 @@ impl Inner {
             .collect::<Result<_, _>>()?;
         let mut ord_text = String::new();
 
-        let facets = self.facets(&courses, &mut segments)?;
+        let facets =
+            if request.without_facets { Facets::default() } else { self.facets(&courses, &mut segments)? };
         let total_courses = courses.len();
         let mut ranked: Vec<(Uuid, CourseAgg)> = courses.into_iter().collect();
         sort_courses(&mut ranked, request.sort);

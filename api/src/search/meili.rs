@@ -215,11 +215,13 @@ impl SearchBackend for MeiliBackend {
         let sort_refs: Vec<&str> = sort.iter().map(String::as_str).collect();
         let limit = request.limit.max(1);
         let mut query = index.search();
+        if !request.without_facets {
+            query.with_facets(Selectors::Some(&FACETS));
+        }
         query
             .with_query(&request.query)
             .with_filter(&filter)
             .with_distinct("courseId")
-            .with_facets(Selectors::Some(&FACETS))
             .with_attributes_to_retrieve(Selectors::Some(&["courseId", "offeringId", "_geo"]))
             .with_attributes_to_highlight(Selectors::Some(&["title"]))
             .with_attributes_to_crop(Selectors::Some(&[("description", Some(24))]))

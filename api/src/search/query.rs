@@ -53,6 +53,8 @@ pub struct SearchRequest {
     /// Courses to skip and to return.
     pub offset: usize,
     pub limit: usize,
+    /// Skip the facet counts (callers that only need the hits, such as matching).
+    pub without_facets: bool,
 }
 
 /// One course in the results, with the offerings that matched.

@@ -325,7 +325,14 @@ fn candidate_request(profile: &NeedProfile, n: &need::Model, strict: bool) -> Se
     // Beyond `maxCandidates` the nearest (or earliest) courses are kept.
     let sort = if filter.near.is_some() { SearchSort::Distance } else { SearchSort::StartDate };
     let limit = MatchingConfig::get().max_candidates;
-    SearchRequest { query: String::new(), filter, sort, limit, ..SearchRequest::default() }
+    SearchRequest {
+        query: String::new(),
+        filter,
+        sort,
+        limit,
+        without_facets: true,
+        ..SearchRequest::default()
+    }
 }
 
 async fn candidates_for_need(

@@ -52,7 +52,7 @@ pub async fn search(
     if sort == SearchSort::Distance && filter.near.is_none() {
         return Err(ApiError::bad_input("sort", "sorting by distance needs filter.near"));
     }
-    let request = SearchRequest { query, filter, sort, offset, limit };
+    let request = SearchRequest { query, filter, sort, offset, limit, without_facets: false };
     let started = std::time::Instant::now();
     let results = with_deadline(state.search.search(&request)).await;
     state.metrics.search(started.elapsed());
