@@ -77,18 +77,23 @@ pub struct Claimed {
 /// Claims up to `limit` due events for `lease`; on PostgreSQL with `FOR UPDATE SKIP LOCKED`, so
 /// several instances take disjoint sets.
 pub async fn claim(db: &DatabaseConnection, limit: u64, lease: Duration) -> ApiResult<Vec<Claimed>> {
+    let due = |now| {
+        outbox::Entity::find()
+            .filter(outbox::Column::ProcessedAt.is_null())
+            .filter(outbox::Column::AvailableAt.lte(now))
+            .filter(
+                Condition::any()
+                    .add(outbox::Column::ClaimedUntil.is_null())
+                    .add(outbox::Column::ClaimedUntil.lte(now)),
+            )
+    };
+    // Idle polls only read: on SQLite a write transaction would take the single write lock.
+    if due(Utc::now()).one(db).await?.is_none() {
+        return Ok(Vec::new());
+    }
     let txn = db::begin_write(db).await?;
     let now = Utc::now();
-    let mut select = outbox::Entity::find()
-        .filter(outbox::Column::ProcessedAt.is_null())
-        .filter(outbox::Column::AvailableAt.lte(now))
-        .filter(
-            Condition::any()
-                .add(outbox::Column::ClaimedUntil.is_null())
-                .add(outbox::Column::ClaimedUntil.lte(now)),
-        )
-        .order_by_asc(outbox::Column::Id)
-        .limit(limit);
+    let mut select = due(now).order_by_asc(outbox::Column::Id).limit(limit);
     if db.get_database_backend() == DatabaseBackend::Postgres {
         select = select.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
     }

@@ -248,18 +248,23 @@ impl reqwest::dns::Resolve for PublicOnly {
 
 /// Claims due deliveries with a lease, with their endpoints.
 async fn claim(db: &DatabaseConnection) -> ApiResult<Vec<(delivery::Model, endpoint::Model)>> {
+    let due = |now| {
+        delivery::Entity::find()
+            .filter(delivery::Column::Status.eq(DeliveryStatus::Pending))
+            .filter(delivery::Column::NextAttemptAt.lte(now))
+            .filter(
+                Condition::any()
+                    .add(delivery::Column::ClaimedUntil.is_null())
+                    .add(delivery::Column::ClaimedUntil.lte(now)),
+            )
+    };
+    // Idle polls only read: on SQLite a write transaction would take the single write lock.
+    if due(Utc::now()).one(db).await?.is_none() {
+        return Ok(Vec::new());
+    }
     let txn = db::begin_write(db).await?;
     let now = Utc::now();
-    let mut select = delivery::Entity::find()
-        .filter(delivery::Column::Status.eq(DeliveryStatus::Pending))
-        .filter(delivery::Column::NextAttemptAt.lte(now))
-        .filter(
-            Condition::any()
-                .add(delivery::Column::ClaimedUntil.is_null())
-                .add(delivery::Column::ClaimedUntil.lte(now)),
-        )
-        .order_by_asc(delivery::Column::NextAttemptAt)
-        .limit(BATCH);
+    let mut select = due(now).order_by_asc(delivery::Column::NextAttemptAt).limit(BATCH);
     if db.get_database_backend() == DatabaseBackend::Postgres {
         select = select.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
     }

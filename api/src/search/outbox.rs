@@ -54,6 +54,15 @@ pub async fn claim(
     limit: u64,
     lease: Duration,
 ) -> ApiResult<Vec<outbox::Model>> {
+    // Idle polls only read: on SQLite a write transaction would take the single write lock.
+    let pending = outbox::Entity::find()
+        .filter(outbox::Column::ProcessedAt.is_null())
+        .filter(outbox::Column::AvailableAt.lte(Utc::now()))
+        .one(db)
+        .await?;
+    if pending.is_none() {
+        return Ok(Vec::new());
+    }
     let txn = db::begin_write(db).await?;
     let postgres = db.get_database_backend() == DatabaseBackend::Postgres;
     if postgres {
