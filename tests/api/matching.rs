@@ -46,6 +46,15 @@ pub struct Spec<'a> {
     pub runs: &'a [(i64, &'a str, (f64, f64), i32)],
 }
 
+/// A course in Jena teaching both MUST skills of [`open_need`], starting in 60 days.
+pub const SPS_KOMPAKT: Spec<'static> = Spec {
+    title: "SPS kompakt",
+    skills: &[SPS, TIA],
+    dqr: 5,
+    schedule: "EXTRA_OCCUPATIONAL",
+    runs: &[(60, "Jena", JENA, 12)],
+};
+
 /// Publishes a course of `spec` (160 h, 2.490 €, AZAV measure, not inhouse); returns its id.
 pub async fn publish(app: &TestApp, owner: &Account, provider: &str, spec: &Spec<'_>) -> String {
     let input = json!({
@@ -388,19 +397,7 @@ async fn pooling_rejects_bad_input_and_changes_nothing() {
 async fn leads_and_funding_estimates_respect_who_may_see_them() {
     let app = spawn_app().await;
     let (trainer, provider_id) = provider(&app, "kurse@bz.de", "Bildungszentrum").await;
-    let course = publish(
-        &app,
-        &trainer,
-        &provider_id,
-        &Spec {
-            title: "SPS kompakt",
-            skills: &[SPS, TIA],
-            dqr: 5,
-            schedule: "EXTRA_OCCUPATIONAL",
-            runs: &[(60, "Jena", JENA, 12)],
-        },
-    )
-    .await;
+    let course = publish(&app, &trainer, &provider_id, &SPS_KOMPAKT).await;
     let (hr, firm) = firm_at(&app, "personal@optik.de", "Optik Jena GmbH", JENA).await;
     let (need, _) = open_need(&app, &hr, &firm, 3).await;
 

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use crate::catalog::provider;
 use crate::helpers::{Account, TestApp, assert_error, error_code, spawn_app};
-use crate::matching::{JENA, SPS, Spec, TIA, firm_at, open_need, publish};
+use crate::matching::{JENA, SPS_KOMPAKT, firm_at, open_need, publish};
 
 pub const SUBMIT: &str = "mutation($input: SubmitOfferInput!) { submitOffer(input: $input) { id status priceCentsPerParticipant startDate title inhouse provider { name } offering { id } } }";
 const ACCEPT: &str = "mutation($id: ID!) { acceptOffer(offerId: $id) { id status decidedAt } }";
@@ -17,19 +17,7 @@ const NEED_OFFERS: &str =
 /// A provider with a published course in Jena; returns (owner, provider id, offering id).
 pub async fn provider_with_offering(app: &TestApp, email: &str, name: &str) -> (Account, String, String) {
     let (owner, provider_id) = provider(app, email, name).await;
-    let course = publish(
-        app,
-        &owner,
-        &provider_id,
-        &Spec {
-            title: "SPS kompakt",
-            skills: &[SPS, TIA],
-            dqr: 5,
-            schedule: "EXTRA_OCCUPATIONAL",
-            runs: &[(60, "Jena", JENA, 12)],
-        },
-    )
-    .await;
+    let course = publish(app, &owner, &provider_id, &SPS_KOMPAKT).await;
     let data = app
         .gql_ok(None, "query($id: ID!) { course(id: $id) { offerings { id } } }", json!({ "id": course }))
         .await;

@@ -26,31 +26,3 @@ pub enum EventType {
     NeedJoined,
     NeedLeft,
 }
-
-impl EventType {
-    pub const ALL: [EventType; 7] = [
-        Self::LeadCreated,
-        Self::OfferSubmitted,
-        Self::OfferAccepted,
-        Self::OfferDeclined,
-        Self::OfferWithdrawn,
-        Self::NeedJoined,
-        Self::NeedLeft,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::LeadCreated => "LEAD_CREATED",
-            Self::OfferSubmitted => "OFFER_SUBMITTED",
-            Self::OfferAccepted => "OFFER_ACCEPTED",
-            Self::OfferDeclined => "OFFER_DECLINED",
-            Self::OfferWithdrawn => "OFFER_WITHDRAWN",
-            Self::NeedJoined => "NEED_JOINED",
-            Self::NeedLeft => "NEED_LEFT",
-        }
-    }
-
-    pub fn from_name(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|t| t.name() == name)
-    }
-}

@@ -59,6 +59,7 @@ pub async fn enqueue(
         .all(txn)
         .await?;
     let now = Utc::now();
+    let type_name = json_list::name(&event_type);
     let mut queued = 0;
     for ep in endpoints {
         if !json_list::decode::<EventType>(&ep.event_types).contains(&event_type) {
@@ -67,7 +68,7 @@ pub async fn enqueue(
         let event_id = Uuid::now_v7();
         let payload = json!({
             "id": event_id,
-            "type": event_type.name(),
+            "type": type_name,
             "createdAt": now,
             "organizationId": organization_id,
             "data": data,
@@ -78,7 +79,7 @@ pub async fn enqueue(
             endpoint_id: Set(ep.id),
             organization_id: Set(organization_id),
             event_id: Set(event_id),
-            event_type: Set(event_type.name().to_owned()),
+            event_type: Set(type_name.clone()),
             payload: Set(payload),
             status: Set(DeliveryStatus::Pending),
             attempts: Set(0),

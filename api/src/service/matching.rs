@@ -366,8 +366,11 @@ async fn need_for_matching(
     caller: Uuid,
     need_id: Uuid,
 ) -> ApiResult<(need::Model, bool)> {
-    let n = needs::visible(db, caller, need_id).await?;
+    let n = need::Entity::find_by_id(need_id).one(db).await?.ok_or_else(|| ApiError::not_found("need"))?;
     let own = access::organizations_of(db, caller).await?;
+    if !needs::can_see(db, &own, &n).await? {
+        return Err(ApiError::not_found("need"));
+    }
     if needs::pool_firms(db, &n).await?.iter().any(|f| own.contains(f)) {
         return Ok((n, true));
     }
