@@ -112,6 +112,25 @@ pub struct Limits {
     pub max_aliases: usize,
     /// Field selections per document (repeated ones count each time).
     pub max_fields: usize,
+    /// Query cost (complexity) per minute an anonymous client address may spend; 0 = unlimited.
+    pub rate_anonymous_per_min: u32,
+    /// … a signed-in user.
+    pub rate_user_per_min: u32,
+    /// … an API key.
+    pub rate_api_key_per_min: u32,
+    /// Reverse proxies in front of the server that append to `X-Forwarded-For`: the client address
+    /// is the entry this many places from the right. 0 = use the TCP peer and ignore the header.
+    pub trusted_proxy_hops: usize,
+}
+
+impl Limits {
+    pub fn quotas(&self) -> crate::ratelimit::Quotas {
+        crate::ratelimit::Quotas {
+            anonymous: self.rate_anonymous_per_min,
+            user: self.rate_user_per_min,
+            api_key: self.rate_api_key_per_min,
+        }
+    }
 }
 
 impl Default for Settings {
@@ -155,6 +174,10 @@ impl Default for Limits {
             max_body_bytes: 1024 * 1024,
             max_aliases: 50,
             max_fields: 500,
+            rate_anonymous_per_min: 20_000,
+            rate_user_per_min: 60_000,
+            rate_api_key_per_min: 300_000,
+            trusted_proxy_hops: 0,
         }
     }
 }
@@ -277,6 +300,18 @@ impl Settings {
         if let Some(v) = get("APP_MAX_BODY_BYTES") {
             self.limits.max_body_bytes = parse_num("APP_MAX_BODY_BYTES", &v)?;
         }
+        if let Some(v) = get("APP_RATE_LIMIT_ANONYMOUS") {
+            self.limits.rate_anonymous_per_min = parse_num("APP_RATE_LIMIT_ANONYMOUS", &v)?;
+        }
+        if let Some(v) = get("APP_RATE_LIMIT_USER") {
+            self.limits.rate_user_per_min = parse_num("APP_RATE_LIMIT_USER", &v)?;
+        }
+        if let Some(v) = get("APP_RATE_LIMIT_API_KEY") {
+            self.limits.rate_api_key_per_min = parse_num("APP_RATE_LIMIT_API_KEY", &v)?;
+        }
+        if let Some(v) = get("APP_TRUSTED_PROXY_HOPS") {
+            self.limits.trusted_proxy_hops = parse_num("APP_TRUSTED_PROXY_HOPS", &v)?;
+        }
         self.validate()
     }
 
@@ -289,6 +324,20 @@ impl Settings {
         }
         if self.alerts.webhook_max_attempts < 1 {
             bail!("APP_WEBHOOK_MAX_ATTEMPTS must be at least 1");
+        }
+        let limits = &self.limits;
+        for (name, quota) in [
+            ("APP_RATE_LIMIT_ANONYMOUS", limits.rate_anonymous_per_min),
+            ("APP_RATE_LIMIT_USER", limits.rate_user_per_min),
+            ("APP_RATE_LIMIT_API_KEY", limits.rate_api_key_per_min),
+        ] {
+            if quota != 0 && (quota as usize) < limits.max_complexity {
+                bail!(
+                    "{name} ({quota}) must be 0 (no limit) or at least APP_MAX_COMPLEXITY ({}), \
+                     or the dearest allowed query could never run",
+                    limits.max_complexity
+                );
+            }
         }
         if self.cors_origins.iter().any(|o| o == "*") {
             bail!("APP_CORS_ORIGINS takes explicit origins; a wildcard is not allowed with credentials");
@@ -400,6 +449,13 @@ mod tests {
             assert!(!debug.contains(secret), "{secret} leaked into {debug}");
         }
         Ok(())
+    }
+
+    #[test]
+    fn rate_limits_below_the_complexity_limit_are_refused() {
+        let err = with_env(&[("APP_RATE_LIMIT_ANONYMOUS", "100")]).err().map(|e| e.to_string());
+        assert!(err.is_some_and(|e| e.contains("APP_RATE_LIMIT_ANONYMOUS")));
+        assert!(with_env(&[("APP_RATE_LIMIT_ANONYMOUS", "0")]).is_ok());
     }
 
     #[test]

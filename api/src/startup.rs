@@ -1,6 +1,6 @@
 //! The HTTP server: routes, request handling, GraphQL over HTTP and WebSocket.
 
-use std::net::TcpListener;
+use std::net::{IpAddr, TcpListener};
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
@@ -23,15 +23,19 @@ use tracing_actix_web::{RequestId, TracingLogger};
 
 use crate::alerts::dispatcher::Dispatcher;
 use crate::alerts::webhooks;
-use crate::auth::{Caller, JwtKeys};
+use crate::auth::{AuthUser, Caller, JwtKeys};
 use crate::config::Settings;
 use crate::db;
 use crate::events::EventBus;
 use crate::graphql::context::{ClientAddress, RequestId as GraphqlRequestId};
+use crate::graphql::limits::ReadOnlyCaller;
 use crate::graphql::{AppSchema, AppState, LoaderCache, SchemaOptions, attach_request_data, build_schema};
+use crate::ratelimit::Principal;
 use crate::search::Backend;
 use crate::search::worker::{IndexingStats, Worker};
+use crate::service::api_keys;
 use crate::shutdown::Shutdown;
+use entity::api_key::ApiKeyScope;
 
 /// Batched operations allowed in one POST.
 const MAX_BATCH: usize = 10;
@@ -199,29 +203,78 @@ fn error_response(
     HttpResponse::build(status).json(json!({ "errors": [{ "message": message, "extensions": extensions }] }))
 }
 
-/// The caller from `Authorization: Bearer …`: anonymous without the header, an error for anything
-/// that is not a valid access token (never silently anonymous).
-fn caller_from_header(req: &HttpRequest, jwt: &JwtKeys) -> Result<Caller, &'static str> {
-    let Some(value) = req.headers().get(header::AUTHORIZATION) else {
-        return Ok(Caller(None));
-    };
-    let token = value
-        .to_str()
-        .ok()
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-        .ok_or("the Authorization header must be `Bearer <access token>`")?;
-    jwt.verify(token.trim()).map(|user| Caller(Some(user))).ok_or("the access token is invalid or expired")
+/// Who a request acts as: the caller the resolvers see, and whom the rate limit charges.
+struct Identity {
+    caller: Caller,
+    principal: Option<Principal>,
+    /// A `READ` API key: queries only.
+    read_only: bool,
 }
 
-fn caller_from_init_payload(payload: &serde_json::Value, jwt: &JwtKeys) -> Result<Caller, &'static str> {
-    let value = ["Authorization", "authorization", "token"]
-        .iter()
-        .find_map(|key| payload.get(key).and_then(|v| v.as_str()));
-    let Some(value) = value else {
-        return Ok(Caller(None));
+/// Resolves a presented credential (an access token or an API key, with or without `Bearer `):
+/// anonymous without one, an error for anything that is not valid (never silently anonymous).
+async fn identify(credential: Option<&str>, state: &AppState) -> Result<Identity, &'static str> {
+    let Some(credential) = credential else {
+        return Ok(Identity { caller: Caller(None), principal: None, read_only: false });
     };
-    let token = value.strip_prefix("Bearer ").unwrap_or(value);
-    jwt.verify(token.trim()).map(|user| Caller(Some(user))).ok_or("the access token is invalid or expired")
+    let credential = credential
+        .strip_prefix("Bearer ")
+        .or_else(|| credential.strip_prefix("bearer "))
+        .unwrap_or(credential)
+        .trim();
+    if api_keys::is_api_key(credential) {
+        let key = api_keys::authenticate(&state.db, credential)
+            .await
+            .map_err(|_| "the API key could not be checked; try again")?
+            .ok_or("the API key is invalid or revoked")?;
+        let caller = key.service_user_id.map(|user_id| AuthUser { user_id, api_key: Some(key.id) });
+        return Ok(Identity {
+            caller: Caller(caller),
+            principal: Some(Principal::ApiKey(key.id)),
+            read_only: key.scope == ApiKeyScope::Read,
+        });
+    }
+    let user = state.jwt.verify(credential).ok_or("the access token is invalid or expired")?;
+    Ok(Identity {
+        caller: Caller(Some(user)),
+        principal: Some(Principal::User(user.user_id)),
+        read_only: false,
+    })
+}
+
+/// The credential of an HTTP request: `Authorization: Bearer …` or `X-API-Key`.
+fn credential_from_headers(req: &HttpRequest) -> Result<Option<&str>, &'static str> {
+    if let Some(value) = req.headers().get(header::AUTHORIZATION) {
+        let value = value.to_str().ok().filter(|v| v.starts_with("Bearer ") || v.starts_with("bearer "));
+        return value.map(Some).ok_or("the Authorization header must be `Bearer <access token or API key>`");
+    }
+    match req.headers().get("x-api-key") {
+        Some(value) => value.to_str().map(Some).map_err(|_| "the X-API-Key header is not a valid key"),
+        None => Ok(None),
+    }
+}
+
+/// The client's address: the TCP peer, or with `hops` trusted proxies the entry of
+/// `X-Forwarded-For` that many places from the right (the address the outermost proxy saw).
+fn client_address(req: &HttpRequest, hops: usize) -> Option<IpAddr> {
+    let peer = req.peer_addr().map(|a| a.ip());
+    if hops == 0 {
+        return peer;
+    }
+    let forwarded: Vec<IpAddr> = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|entry| entry.trim().parse().ok())
+        .collect();
+    let index = forwarded.len().saturating_sub(hops);
+    forwarded.get(index).copied().or(peer)
+}
+
+async fn identify_http(req: &HttpRequest, state: &AppState) -> Result<Identity, &'static str> {
+    let credential = credential_from_headers(req)?;
+    identify(credential, state).await
 }
 
 fn unauthenticated(message: &str, request_id: &RequestId) -> HttpResponse {
@@ -300,8 +353,8 @@ async fn graphql_post(
             &request_id,
         );
     }
-    let caller = match caller_from_header(&req, &state.jwt) {
-        Ok(caller) => caller,
+    let identity = match identify_http(&req, &state).await {
+        Ok(identity) => identity,
         Err(message) => return unauthenticated(message, &request_id),
     };
     let operations: Vec<Option<String>> = match &batch {
@@ -311,10 +364,10 @@ async fn graphql_post(
     let started = std::time::Instant::now();
     let batch = match batch {
         BatchRequest::Single(request) => {
-            BatchRequest::Single(prepare(request, &state, caller, &request_id, &req))
+            BatchRequest::Single(prepare(request, &state, &identity, &request_id, &req))
         }
         BatchRequest::Batch(requests) => BatchRequest::Batch(
-            requests.into_iter().map(|r| prepare(r, &state, caller, &request_id, &req)).collect(),
+            requests.into_iter().map(|r| prepare(r, &state, &identity, &request_id, &req)).collect(),
         ),
     };
     let response = match AssertUnwindSafe(schema.execute_batch(batch)).catch_unwind().await {
@@ -361,11 +414,11 @@ async fn graphql_get(
             );
         }
     };
-    let caller = match caller_from_header(&req, &state.jwt) {
-        Ok(caller) => caller,
+    let identity = match identify_http(&req, &state).await {
+        Ok(identity) => identity,
         Err(message) => return unauthenticated(message, &request_id),
     };
-    let mut request = prepare(request, &state, caller, &request_id, &req);
+    let mut request = prepare(request, &state, &identity, &request_id, &req);
     if !is_query(&mut request) {
         let mut response = error_response(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -456,14 +509,21 @@ fn is_query(request: &mut Request) -> bool {
 fn prepare(
     mut request: Request,
     state: &AppState,
-    caller: Caller,
+    identity: &Identity,
     request_id: &RequestId,
     http: &HttpRequest,
 ) -> Request {
-    attach_request_data(&mut request.data, state, caller, LoaderCache::PerRequest);
+    attach_request_data(&mut request.data, state, identity.caller, LoaderCache::PerRequest);
     request.data.insert(GraphqlRequestId(request_id.to_string()));
-    if let Some(peer) = http.peer_addr() {
-        request.data.insert(ClientAddress(peer.ip()));
+    let address = client_address(http, state.settings.limits.trusted_proxy_hops);
+    if let Some(ip) = address {
+        request.data.insert(ClientAddress(ip));
+    }
+    if let Some(principal) = identity.principal.or(address.map(Principal::Address)) {
+        request.data.insert(principal);
+    }
+    if identity.read_only {
+        request.data.insert(ReadOnlyCaller);
     }
     request
 }
@@ -506,8 +566,35 @@ fn quoted_argument(message: &str) -> Option<String> {
     Some(rest.split_once('"')?.0.to_owned())
 }
 
+/// 200 with the GraphQL response; 429 with `Retry-After` when the rate limit refused every operation.
 fn graphql_response(response: BatchResponse) -> HttpResponse {
-    HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(response)
+    let responses: Vec<&Response> = match &response {
+        BatchResponse::Single(r) => vec![r],
+        BatchResponse::Batch(rs) => rs.iter().collect(),
+    };
+    let retry_after = responses
+        .iter()
+        .map(|r| {
+            r.errors.iter().find_map(|e| {
+                let extensions = e.extensions.as_ref()?;
+                let limited = matches!(extensions.get("code"), Some(async_graphql::Value::String(c)) if c == "RATE_LIMITED");
+                match extensions.get("retryAfter") {
+                    Some(async_graphql::Value::Number(n)) if limited => n.as_u64(),
+                    _ => None,
+                }
+            })
+        })
+        .collect::<Option<Vec<u64>>>()
+        .and_then(|waits| waits.into_iter().max());
+    let mut builder = match retry_after {
+        Some(secs) => {
+            let mut b = HttpResponse::TooManyRequests();
+            b.insert_header((header::RETRY_AFTER, secs.to_string()));
+            b
+        }
+        None => HttpResponse::Ok(),
+    };
+    builder.insert_header((header::CACHE_CONTROL, "no-store")).json(response)
 }
 
 async fn graphql_ws(
@@ -517,11 +604,21 @@ async fn graphql_ws(
     state: web::Data<AppState>,
 ) -> actix_web::Result<HttpResponse> {
     let state = state.get_ref().clone();
+    let address = client_address(&req, state.settings.limits.trusted_proxy_hops);
     GraphQLSubscription::new(AppSchema::clone(&schema))
         .on_connection_init(move |init| async move {
-            let caller = caller_from_init_payload(&init, &state.jwt).map_err(async_graphql::Error::new)?;
+            let credential = ["Authorization", "authorization", "token", "apiKey"]
+                .iter()
+                .find_map(|key| init.get(key).and_then(|v| v.as_str()));
+            let identity = identify(credential, &state).await.map_err(async_graphql::Error::new)?;
             let mut data = Data::default();
-            attach_request_data(&mut data, &state, caller, LoaderCache::None);
+            attach_request_data(&mut data, &state, identity.caller, LoaderCache::None);
+            if let Some(principal) = identity.principal.or(address.map(Principal::Address)) {
+                data.insert(principal);
+            }
+            if identity.read_only {
+                data.insert(ReadOnlyCaller);
+            }
             Ok(data)
         })
         .start(&req, payload)

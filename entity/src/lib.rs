@@ -1,5 +1,6 @@
 //! sea-orm entities, nothing else: GraphQL types live in `api` and convert from these models.
 
+pub mod api_key;
 pub mod course;
 pub mod course_skill;
 pub mod event_outbox;

@@ -8,6 +8,7 @@ mod m20261121_000002_catalog;
 mod m20261121_000003_search_outbox;
 mod m20261121_000004_collaboration;
 mod m20261121_000005_login_throttle;
+mod m20261121_000006_api_keys;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000003_search_outbox::Migration),
             Box::new(m20261121_000004_collaboration::Migration),
             Box::new(m20261121_000005_login_throttle::Migration),
+            Box::new(m20261121_000006_api_keys::Migration),
         ]
     }
 }

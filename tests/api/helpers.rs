@@ -61,6 +61,10 @@ pub async fn spawn_app_with_search(
         ..Settings::default()
     };
     settings.auth.jwt_secret = Some(SecretString::from(JWT_SECRET));
+    // Tests send many queries from one address; the rate-limit tests turn the limits on.
+    settings.limits.rate_anonymous_per_min = 0;
+    settings.limits.rate_user_per_min = 0;
+    settings.limits.rate_api_key_per_min = 0;
     configure(&mut settings);
     let app = match search {
         Some(search) => Application::build_with_search(settings, search).await,

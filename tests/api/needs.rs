@@ -10,7 +10,7 @@ const STATUS: &str = "mutation($id: ID!, $v: Int!, $s: NeedStatus!) { changeNeed
 const UPDATE: &str = "mutation($id: ID!, $v: Int!, $input: NeedInput!) { updateNeed(id: $id, expectedVersion: $v, input: $input) { title version } }";
 const NEED: &str = "query($id: ID!) { need(id: $id) { title status visibility participants firm { name } skills { importance skill { id label } } } }";
 
-fn need_input(visibility: &str) -> Value {
+pub fn need_input(visibility: &str) -> Value {
     json!({
         "title": "SPS-Programmierung für die Instandhaltung",
         "description": "3 Mitarbeitende brauchen SPS-Programmierung, berufsbegleitend, Raum Jena, bis März.",

@@ -118,7 +118,7 @@ impl JwtKeys {
             return None;
         }
         let user_id = Uuid::parse_str(&data.claims.sub).ok()?;
-        Some(AuthUser { user_id })
+        Some(AuthUser { user_id, api_key: None })
     }
 }
 
@@ -176,7 +176,7 @@ mod tests {
         let keys = keys();
         let user_id = Uuid::now_v7();
         let token = keys.issue(user_id)?;
-        assert_eq!(keys.verify(&token), Some(AuthUser { user_id }));
+        assert_eq!(keys.verify(&token), Some(AuthUser { user_id, api_key: None }));
         Ok(())
     }
 
@@ -200,7 +200,7 @@ mod tests {
         let user_id = Uuid::now_v7();
         let token = keys.issue(user_id)?;
         assert!(token.starts_with("eyJ0eXAiOiJKV1QiLCJhbGciOiJFZERTQSJ9"), "an EdDSA header: {token}");
-        assert_eq!(keys.verify(&token), Some(AuthUser { user_id }));
+        assert_eq!(keys.verify(&token), Some(AuthUser { user_id, api_key: None }));
         // The algorithm is pinned: a token signed with the (ignored) HS256 secret does not pass.
         let hs =
             JwtKeys::hs256(&SecretString::from("x".repeat(40)), &AuthSettings::default()).issue(user_id)?;

@@ -12,6 +12,8 @@ pub use jwt::{Claims, JwtKeys};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AuthUser {
     pub user_id: Uuid,
+    /// The organization API key acting through its service account, when not a person.
+    pub api_key: Option<Uuid>,
 }
 
 /// The caller of one request: anonymous or an authenticated user.

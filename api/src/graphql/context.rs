@@ -151,6 +151,18 @@ pub fn require_user(ctx: &Context<'_>) -> ApiResult<Uuid> {
     viewer(ctx).map(|u| u.user_id).ok_or_else(ApiError::unauthenticated)
 }
 
+/// The signed-in person's user id: `UNAUTHENTICATED` when anonymous, `FORBIDDEN` for an API key
+/// (keys cannot create organizations or manage keys).
+pub fn require_person(ctx: &Context<'_>) -> ApiResult<Uuid> {
+    match viewer(ctx) {
+        None => Err(ApiError::unauthenticated()),
+        Some(user) if user.api_key.is_some() => {
+            Err(ApiError::forbidden("API keys cannot do this; sign in as a person"))
+        }
+        Some(user) => Ok(user.user_id),
+    }
+}
+
 /// Parses an `ID` argument; a malformed one is bad input naming `field`.
 pub fn parse_id(field: &str, id: &async_graphql::ID) -> ApiResult<Uuid> {
     Uuid::parse_str(id.as_str()).map_err(|_| ApiError::bad_input(field, format!("{field} is not a valid id")))

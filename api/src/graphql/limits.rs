@@ -1,12 +1,21 @@
 //! Limits on a query's shape that depth and complexity do not catch: many aliases of one costly
 //! field, and the same field repeated thousands of times (field merging in validation is quadratic).
-//! Checked right after parsing, before validation, for HTTP and WebSocket alike.
+//! Checked right after parsing, before validation, for HTTP and WebSocket alike. Also the per-caller
+//! rate limit, charged by the cost validation computes.
 
 use std::sync::Arc;
 
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
-use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
-use async_graphql::{ErrorExtensionValues, ServerError, ServerResult, Variables};
+use async_graphql::extensions::{
+    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextValidation,
+};
+use async_graphql::parser::types::{ExecutableDocument, OperationType, Selection, SelectionSet};
+use async_graphql::{ErrorExtensionValues, ServerError, ServerResult, ValidationResult, Variables};
+
+use crate::ratelimit::{Principal, RateLimiter};
+
+/// Marks a request made with a `READ` API key: mutations and subscriptions are refused.
+#[derive(Debug, Clone, Copy)]
+pub struct ReadOnlyCaller;
 
 #[derive(Debug, Clone, Copy)]
 pub struct QueryShape {
@@ -30,6 +39,15 @@ impl Extension for QueryShape {
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
         let document = next.run(ctx, query, variables).await?;
+        if ctx.data_opt::<ReadOnlyCaller>().is_some()
+            && document.operations.iter().any(|(_, op)| op.node.ty != OperationType::Query)
+        {
+            let mut error = ServerError::new("this API key may only read (scope READ): queries only", None);
+            let mut extensions = ErrorExtensionValues::default();
+            extensions.set("code", "FORBIDDEN");
+            error.extensions = Some(extensions);
+            return Err(error);
+        }
         let mut counts = Counts::default();
         for (_, operation) in document.operations.iter() {
             counts.add(&operation.node.selection_set.node);
@@ -82,4 +100,47 @@ fn limit(message: String) -> ServerError {
     extensions.set("field", "query");
     error.extensions = Some(extensions);
     error
+}
+
+/// Charges the caller's rate-limit bucket with the operation's cost once it has been validated (so
+/// the cost is known and bounded by the complexity limit); over budget → `RATE_LIMITED` with
+/// `retryAfter` seconds, before anything runs.
+#[derive(Clone)]
+pub struct RateLimit(pub Arc<RateLimiter>);
+
+impl ExtensionFactory for RateLimit {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(self.clone())
+    }
+}
+
+#[async_trait::async_trait]
+impl Extension for RateLimit {
+    async fn validation(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        next: NextValidation<'_>,
+    ) -> Result<ValidationResult, Vec<ServerError>> {
+        let result = next.run(ctx).await?;
+        let Some(who) = ctx.data_opt::<Principal>() else {
+            return Ok(result);
+        };
+        let cost = u32::try_from(result.complexity).unwrap_or(u32::MAX);
+        match self.0.charge(*who, cost) {
+            Ok(()) => Ok(result),
+            Err(wait) => {
+                let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+                let mut error = ServerError::new(
+                    format!("rate limit exceeded: this query costs {cost}; try again in {secs} s"),
+                    None,
+                );
+                let mut extensions = ErrorExtensionValues::default();
+                extensions.set("code", "RATE_LIMITED");
+                extensions.set("retryAfter", secs);
+                extensions.set("cost", cost);
+                error.extensions = Some(extensions);
+                Err(vec![error])
+            }
+        }
+    }
 }

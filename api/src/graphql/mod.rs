@@ -1,6 +1,7 @@
 //! The GraphQL schema: one `MergedObject` per root, built once and shared.
 
 pub mod account;
+pub mod api_key;
 pub mod catalog;
 pub mod context;
 pub mod limits;
@@ -32,7 +33,12 @@ pub struct QueryRoot(
 
 /// Matching, offers and webhooks (nested to keep the root merge small).
 #[derive(MergedObject, Default)]
-pub struct CollaborationQuery(matching::MatchingQuery, offer::OfferQuery, webhook::WebhookQuery);
+pub struct CollaborationQuery(
+    matching::MatchingQuery,
+    offer::OfferQuery,
+    webhook::WebhookQuery,
+    api_key::ApiKeyQuery,
+);
 
 #[derive(MergedObject, Default)]
 pub struct MutationRoot(
@@ -43,6 +49,7 @@ pub struct MutationRoot(
     need::NeedMutation,
     offer::OfferMutation,
     webhook::WebhookMutation,
+    api_key::ApiKeyMutation,
 );
 
 #[derive(MergedSubscription, Default)]
@@ -76,7 +83,8 @@ pub fn schema_builder(
 
 pub fn build_schema(state: AppState, options: SchemaOptions) -> AppSchema {
     let limits = state.settings.limits.clone();
-    schema_builder(&limits, options).data(state).finish()
+    let limiter = std::sync::Arc::new(crate::ratelimit::RateLimiter::new(limits.quotas()));
+    schema_builder(&limits, options).extension(limits::RateLimit(limiter)).data(state).finish()
 }
 
 /// The SDL that `schema.graphql` holds.

@@ -2,6 +2,7 @@
 
 pub mod access;
 pub mod accounts;
+pub mod api_keys;
 pub mod courses;
 pub mod json_list;
 pub mod matching;

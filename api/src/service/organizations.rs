@@ -269,7 +269,7 @@ async fn free_slug(db: &impl ConnectionTrait, base: &str) -> ApiResult<String> {
         .unwrap_or_else(|| format!("{base}-{}", Uuid::now_v7().simple())))
 }
 
-async fn insert_membership(
+pub(crate) async fn insert_membership(
     db: &impl ConnectionTrait,
     organization_id: Uuid,
     user_id: Uuid,

@@ -3,7 +3,7 @@ use async_graphql::{Context, ID, Object, Result};
 use super::types::{
     CreateOrganizationInput, Membership, MembershipRole, Organization, UpdateOrganizationInput,
 };
-use crate::graphql::context::{self, parse_id, require_user};
+use crate::graphql::context::{self, parse_id, require_person, require_user};
 use crate::service::organizations::{self, NewOrganization, OrganizationPatch};
 
 #[derive(Default)]
@@ -17,7 +17,7 @@ impl OrganizationMutation {
         ctx: &Context<'_>,
         input: CreateOrganizationInput,
     ) -> Result<Organization> {
-        let caller = require_user(ctx)?;
+        let caller = require_person(ctx)?;
         let state = context::state(ctx)?;
         let new = NewOrganization {
             kind: input.kind.into(),
