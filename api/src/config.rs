@@ -38,6 +38,10 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// GraphiQL at `/graphiql` (and for browsers at `GET /graphql`); defaults to on outside production.
     pub graphiql: Option<bool>,
+    /// Hooks for benchmarks and tests, off otherwise: `GET /bench/raw`, a plain actix-web JSON route
+    /// without GraphQL or database (the ceiling the HTTP benchmark compares against), and an operation
+    /// named `PanicProbe` that panics during execution (to prove panics are caught).
+    pub diagnostics: bool,
     pub cors_origins: Vec<String>,
     pub auth: AuthSettings,
     pub search: SearchSettings,
@@ -142,6 +146,7 @@ impl Default for Settings {
             bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
             log_format: LogFormat::Pretty,
             graphiql: None,
+            diagnostics: false,
             cors_origins: Vec::new(),
             auth: AuthSettings::default(),
             search: SearchSettings::default(),
@@ -230,6 +235,9 @@ impl Settings {
                 "json" => LogFormat::Json,
                 other => bail!("APP_LOG_FORMAT must be pretty or json, not {other:?}"),
             };
+        }
+        if let Some(v) = get("APP_DIAGNOSTICS") {
+            self.diagnostics = parse_bool("APP_DIAGNOSTICS", &v)?;
         }
         if let Some(v) = get("APP_GRAPHIQL") {
             self.graphiql = Some(parse_bool("APP_GRAPHIQL", &v)?);

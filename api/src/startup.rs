@@ -160,6 +160,11 @@ impl Application {
                 .route("/healthz", web::get().to(healthz))
                 .route("/readyz", web::get().to(readyz))
                 .route("/metrics", web::get().to(metrics_page))
+                .configure(|cfg| {
+                    if settings.diagnostics {
+                        cfg.route("/bench/raw", web::get().to(bench_raw));
+                    }
+                })
                 .default_service(web::to(not_found))
         })
         .listen(listener)?
@@ -687,6 +692,11 @@ async fn metrics_page(state: web::Data<AppState>) -> HttpResponse {
             .load(std::sync::atomic::Ordering::Relaxed),
     };
     HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(state.metrics.render(gauges))
+}
+
+/// The benchmark's ceiling: what `{ course(id) { title } }` answers, without GraphQL or a database.
+async fn bench_raw() -> HttpResponse {
+    HttpResponse::Ok().json(json!({ "data": { "course": { "title": "SPS-Programmierung mit TIA Portal" } } }))
 }
 
 async fn not_found(request_id: RequestId) -> HttpResponse {

@@ -195,3 +195,32 @@ async fn metrics_count_operations_and_error_codes_in_prometheus_format() {
         assert!(text.contains(gauge), "{gauge} missing");
     }
 }
+
+#[tokio::test]
+async fn a_panic_during_execution_is_an_internal_error_and_the_server_keeps_serving() {
+    let app = spawn_app_with(|s| s.diagnostics = true).await;
+    let response = app
+        .client
+        .post(format!("{}/graphql", app.address))
+        .json(&json!({ "query": "query PanicProbe { __typename }" }))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(response.status().as_u16(), 500);
+    let header = response.headers().get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let body: Value = response.json().await.expect("json");
+    assert_error(&body, "INTERNAL_SERVER_ERROR", None);
+    assert_eq!(body["errors"][0]["extensions"]["requestId"].as_str(), header.as_deref());
+    assert_eq!(body["errors"][0]["message"], "internal server error", "no panic text leaks");
+    for _ in 0..3 {
+        app.gql_ok(None, "{ skillCategories { id } }", json!({})).await;
+    }
+    let raw = app.client.get(format!("{}/bench/raw", app.address)).send().await.expect("get");
+    assert_eq!(raw.status().as_u16(), 200);
+
+    // Without APP_DIAGNOSTICS neither hook exists.
+    let plain = spawn_app().await;
+    plain.gql_ok(None, "query PanicProbe { __typename }", json!({})).await;
+    let raw = plain.client.get(format!("{}/bench/raw", plain.address)).send().await.expect("get");
+    assert_eq!(raw.status().as_u16(), 404);
+}

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextValidation,
+    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextValidation,
 };
 use async_graphql::parser::types::{ExecutableDocument, OperationType, Selection, SelectionSet};
 use async_graphql::{ErrorExtensionValues, ServerError, ServerResult, ValidationResult, Variables};
@@ -142,5 +142,31 @@ impl Extension for RateLimit {
                 Err(vec![error])
             }
         }
+    }
+}
+
+/// With `APP_DIAGNOSTICS` only: an operation named `PanicProbe` panics while executing, so tests can
+/// prove that a panic becomes `INTERNAL_SERVER_ERROR` and the server keeps serving.
+#[derive(Clone, Copy)]
+pub struct PanicProbe;
+
+impl ExtensionFactory for PanicProbe {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(*self)
+    }
+}
+
+#[async_trait::async_trait]
+impl Extension for PanicProbe {
+    async fn execute(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        operation_name: Option<&str>,
+        next: NextExecute<'_>,
+    ) -> async_graphql::Response {
+        if operation_name == Some("PanicProbe") {
+            panic!("the panic probe was asked to panic");
+        }
+        next.run(ctx, operation_name).await
     }
 }

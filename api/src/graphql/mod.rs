@@ -84,7 +84,9 @@ pub fn schema_builder(
 pub fn build_schema(state: AppState, options: SchemaOptions) -> AppSchema {
     let limits = state.settings.limits.clone();
     let limiter = std::sync::Arc::new(crate::ratelimit::RateLimiter::new(limits.quotas()));
-    schema_builder(&limits, options).extension(limits::RateLimit(limiter)).data(state).finish()
+    let builder = schema_builder(&limits, options).extension(limits::RateLimit(limiter));
+    let builder = if state.settings.diagnostics { builder.extension(limits::PanicProbe) } else { builder };
+    builder.data(state).finish()
 }
 
 /// The SDL that `schema.graphql` holds.

@@ -1,0 +1,362 @@
+//! HTTP benchmark, measured in one run: the server in its own process on the embedded defaults
+//! (SQLite + embedded index) in production mode with N courses, loaded by `wrk` — a separate
+//! process — over loopback. Reports req/s, p50 and p99 for
+//! (a) a raw actix-web JSON route in the same binary (`APP_DIAGNOSTICS`, off unless benchmarking),
+//! (b) `{ course(id) { title } }`, (c) `courses(first: 20)` with relations, (d) `searchCourses`,
+//! (e) `matchesForNeed`, each as a ratio to (a), and the server's memory (RSS).
+//!
+//! `cargo run --release --bin bench-http -- --courses 100000` (needs `wrk`: `apt-get install wrk`)
+
+#[path = "shared/catalogue.rs"]
+#[allow(dead_code)]
+mod catalogue;
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use api::search::SearchBackend;
+use api::search::embedded::EmbeddedIndex;
+use api::search::worker::all_documents;
+use clap::Parser;
+use entity::course::{self, CourseStatus};
+use entity::offering;
+use entity::qualification_need::{self as need, NeedStatus};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect};
+use serde_json::{Value, json};
+
+const SECRET: &str = "bench-http-secret-that-is-long-enough-for-hs256";
+
+#[derive(Parser)]
+struct Args {
+    /// Courses in the catalogue.
+    #[arg(long, default_value_t = 100_000)]
+    courses: usize,
+    /// Measured seconds per scenario (after 2 s of warm-up).
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// Open connections.
+    #[arg(long, default_value_t = 32)]
+    connections: usize,
+    /// wrk threads (the machine's cores are shared with the server).
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
+    /// Runs the server from the environment; the benchmark starts itself with it.
+    #[arg(long, hide = true)]
+    serve: bool,
+}
+
+struct Scenario {
+    name: &'static str,
+    path: &'static str,
+    /// POST bodies, used in turn; none for a GET.
+    bodies: Vec<String>,
+    token: Option<String>,
+}
+
+struct Measured {
+    requests_per_sec: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    failed: u64,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    if args.serve {
+        let settings = api::config::Settings::load(None)?;
+        api::telemetry::init(settings.log_format);
+        return Ok(api::startup::Application::build(settings).await?.run_until_stopped().await?);
+    }
+    Command::new("wrk")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .context("wrk is needed for the load (apt-get install wrk)")?;
+
+    let dir = tempfile::tempdir()?;
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("bench.db").display());
+    let db = api::db::connect(&secrecy::SecretString::from(url.clone()), "bench database").await?;
+    api::db::migrate(&db).await?;
+    api::seed::skills::ensure(&db).await?;
+    api::seed::demo::seed(&db).await?;
+    let started = Instant::now();
+    let (demo_courses, demo_offerings) =
+        (course::Entity::find().count(&db).await?, offering::Entity::find().count(&db).await?);
+    let target_offerings = (args.courses as u64 * demo_offerings).div_ceil(demo_courses.max(1)) as usize;
+    catalogue::replicate_catalogue(&db, target_offerings, 0).await?;
+    let courses = course::Entity::find().count(&db).await?;
+    let offerings = offering::Entity::find().count(&db).await?;
+    let index = EmbeddedIndex::open(&dir.path().join("search-index"))?;
+    index
+        .rebuild(all_documents(&db).await.map_err(|e| anyhow::anyhow!("{}", e.message()))?)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    drop(index);
+    println!(
+        "data: {courses} courses, {offerings} offerings, indexed ({:.1} s)",
+        started.elapsed().as_secs_f64()
+    );
+
+    let course_ids: Vec<uuid::Uuid> = course::Entity::find()
+        .select_only()
+        .column(course::Column::Id)
+        .filter(course::Column::Status.eq(CourseStatus::Published))
+        .limit(200)
+        .into_tuple()
+        .all(&db)
+        .await?;
+    let owners = catalogue::owners(&db).await?;
+    let need = need::Entity::find()
+        .filter(need::Column::Status.eq(NeedStatus::Open))
+        .all(&db)
+        .await?
+        .into_iter()
+        .find(|n| owners.contains_key(&n.firm_id))
+        .context("no open demo need")?;
+    let auth = api::config::AuthSettings {
+        jwt_secret: Some(secrecy::SecretString::from(SECRET)),
+        ..Default::default()
+    };
+    let keys = api::auth::JwtKeys::from_settings(&auth, dir.path())?;
+    let token = keys.issue(owners[&need.firm_id])?;
+    db.close().await?;
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let mut server = Command::new(std::env::current_exe()?)
+        .arg("--serve")
+        .env("APP_ENV", "production")
+        .env("APP_DATA_DIR", dir.path())
+        .env("DATABASE_URL", &url)
+        .env("APP_BIND", format!("127.0.0.1:{port}"))
+        .env("APP_JWT_SECRET", SECRET)
+        .env("APP_DIAGNOSTICS", "true")
+        .env("APP_RATE_LIMIT_ANONYMOUS", "0")
+        .env("APP_RATE_LIMIT_USER", "0")
+        .env("APP_RATE_LIMIT_API_KEY", "0")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .spawn()
+        .context("starting the server")?;
+    let result = measure(&args, port, &server, dir.path(), &course_ids, need.id, &token).await;
+    server.kill().ok();
+    server.wait().ok();
+    result
+}
+
+async fn measure(
+    args: &Args,
+    port: u16,
+    server: &Child,
+    dir: &Path,
+    course_ids: &[uuid::Uuid],
+    need_id: uuid::Uuid,
+    token: &str,
+) -> anyhow::Result<()> {
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !client.get(format!("{base}/readyz")).send().await.is_ok_and(|r| r.status().is_success()) {
+        if Instant::now() > deadline {
+            bail!("the server did not become ready in 120 s");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let idle_rss = rss_kib(server.id(), "VmRSS")?;
+
+    let body = |query: &str, variables: Value| json!({ "query": query, "variables": variables }).to_string();
+    let scenarios = vec![
+        Scenario { name: "(a) raw actix-web JSON route", path: "/bench/raw", bodies: vec![], token: None },
+        Scenario {
+            name: "(b) { course(id) { title } }",
+            path: "/graphql",
+            bodies: course_ids
+                .iter()
+                .map(|id| body("query($id: ID!) { course(id: $id) { title } }", json!({ "id": id })))
+                .collect(),
+            token: None,
+        },
+        Scenario {
+            name: "(c) courses(first: 20) with provider, skills, offerings",
+            path: "/graphql",
+            bodies: vec![body(
+                "{ courses(first: 20) { edges { node { title price { amountCents } provider { name } skills { label } offerings { startDate venue { city } } } } } }",
+                json!({}),
+            )],
+            token: None,
+        },
+        Scenario {
+            name: "(d) searchCourses, first 20",
+            path: "/graphql",
+            bodies: ["Schweißen", "SPS Programmierung", "Pflege", "Projektmanagment", "Gabelstapler"]
+                .iter()
+                .map(|q| {
+                    body(
+                        "query($q: String) { searchCourses(query: $q, first: 20) { totalHits hits { course { title } } } }",
+                        json!({ "q": q }),
+                    )
+                })
+                .collect(),
+            token: None,
+        },
+        Scenario {
+            name: "(e) matchesForNeed, first 20",
+            path: "/graphql",
+            bodies: vec![body(
+                "query($n: ID!) { matchesForNeed(needId: $n, first: 20) { edges { node { score course { title } } } } }",
+                json!({ "n": need_id }),
+            )],
+            token: Some(token.to_owned()),
+        },
+    ];
+
+    let mut results = Vec::new();
+    for scenario in &scenarios {
+        check_once(&client, &base, scenario).await?;
+        let script = dir.join(format!("scenario-{}.lua", results.len()));
+        std::fs::write(&script, lua(scenario))?;
+        let url = format!("{base}{}", scenario.path);
+        wrk(args, &url, &script, 2)?;
+        let measured = wrk(args, &url, &script, args.seconds)?;
+        results.push((scenario.name, measured));
+    }
+    let rss = rss_kib(server.id(), "VmRSS")?;
+    let peak = rss_kib(server.id(), "VmHWM")?;
+
+    println!(
+        "\nwrk: {} thread(s), {} connections, {} s per scenario after 2 s warm-up; server in production mode\n",
+        args.threads, args.connections, args.seconds
+    );
+    println!("| scenario | req/s | p50 | p99 | req/s ÷ (a) |");
+    println!("|---|---|---|---|---|");
+    let raw = results.first().map(|(_, m)| m.requests_per_sec).unwrap_or(1.0);
+    for (name, m) in &results {
+        let failed = if m.failed > 0 { format!(" ({} failed)", m.failed) } else { String::new() };
+        println!(
+            "| {name} | {:.0}{failed} | {:.2} ms | {:.2} ms | {:.2} |",
+            m.requests_per_sec,
+            m.p50_ms,
+            m.p99_ms,
+            m.requests_per_sec / raw
+        );
+    }
+    println!(
+        "\nserver memory: {:.0} MiB resident when idle, {:.0} MiB after the load, peak {:.0} MiB",
+        idle_rss as f64 / 1024.0,
+        rss as f64 / 1024.0,
+        peak as f64 / 1024.0
+    );
+    Ok(())
+}
+
+/// One request outside the measurement: the scenario must answer 200 without GraphQL errors, or the
+/// figures would measure error responses.
+async fn check_once(client: &reqwest::Client, base: &str, scenario: &Scenario) -> anyhow::Result<()> {
+    let url = format!("{base}{}", scenario.path);
+    let request = match scenario.bodies.first() {
+        Some(body) => client.post(&url).header("Content-Type", "application/json").body(body.clone()),
+        None => client.get(&url),
+    };
+    let request = match &scenario.token {
+        Some(token) => request.bearer_auth(token),
+        None => request,
+    };
+    let response = request.send().await?;
+    let status = response.status();
+    let body: Value = response.json().await?;
+    if !status.is_success() || body.get("errors").is_some() {
+        bail!("{}: {status} {body}", scenario.name);
+    }
+    Ok(())
+}
+
+/// A wrk script sending the scenario's bodies in turn.
+fn lua(scenario: &Scenario) -> String {
+    let mut script = String::new();
+    if let Some(token) = &scenario.token {
+        script.push_str(&format!("wrk.headers[\"Authorization\"] = \"Bearer {token}\"\n"));
+    }
+    if scenario.bodies.is_empty() {
+        return script;
+    }
+    script.push_str("wrk.method = \"POST\"\nwrk.headers[\"Content-Type\"] = \"application/json\"\n");
+    script.push_str("local bodies = {\n");
+    for body in &scenario.bodies {
+        script.push_str(&format!("  [==[{body}]==],\n"));
+    }
+    script.push_str(
+        "}\nlocal i = 0\nrequest = function()\n  i = i % #bodies + 1\n  return wrk.format(nil, nil, nil, bodies[i])\nend\n",
+    );
+    script
+}
+
+fn wrk(args: &Args, url: &str, script: &Path, seconds: u64) -> anyhow::Result<Measured> {
+    let output = Command::new("wrk")
+        .arg(format!("-t{}", args.threads))
+        .arg(format!("-c{}", args.connections))
+        .arg(format!("-d{seconds}s"))
+        .arg("--latency")
+        .arg("-s")
+        .arg(script)
+        .arg(url)
+        .output()
+        .context("running wrk")?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    if !output.status.success() {
+        bail!("wrk failed: {text}{}", String::from_utf8_lossy(&output.stderr));
+    }
+    parse_wrk(&text).with_context(|| format!("reading wrk's output:\n{text}"))
+}
+
+fn parse_wrk(text: &str) -> anyhow::Result<Measured> {
+    let mut requests_per_sec = None;
+    let (mut p50, mut p99) = (None, None);
+    let mut failed = 0;
+    for line in text.lines() {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        match words.as_slice() {
+            ["Requests/sec:", value] => requests_per_sec = value.parse().ok(),
+            ["50%", value] => p50 = millis(value),
+            ["99%", value] => p99 = millis(value),
+            ["Non-2xx", "or", "3xx", "responses:", n] => failed += n.parse::<u64>().unwrap_or(0),
+            ["Socket", "errors:", rest @ ..] => {
+                failed += rest.iter().filter_map(|w| w.trim_end_matches(',').parse::<u64>().ok()).sum::<u64>()
+            }
+            _ => {}
+        }
+    }
+    Ok(Measured {
+        requests_per_sec: requests_per_sec.context("no Requests/sec")?,
+        p50_ms: p50.context("no 50% latency")?,
+        p99_ms: p99.context("no 99% latency")?,
+        failed,
+    })
+}
+
+/// wrk's latency (`812.00us`, `1.23ms`, `2.01s`) in milliseconds.
+fn millis(value: &str) -> Option<f64> {
+    let split = value.find(|c: char| c.is_ascii_alphabetic())?;
+    let (number, unit) = value.split_at(split);
+    let number: f64 = number.parse().ok()?;
+    match unit {
+        "us" => Some(number / 1000.0),
+        "ms" => Some(number),
+        "s" => Some(number * 1000.0),
+        "m" => Some(number * 60_000.0),
+        _ => None,
+    }
+}
+
+/// A `/proc/<pid>/status` field in KiB.
+fn rss_kib(pid: u32, field: &str) -> anyhow::Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{field}:")))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .with_context(|| format!("no {field} for process {pid}"))
+}
