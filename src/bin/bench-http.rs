@@ -42,6 +42,9 @@ struct Args {
     /// wrk threads (the machine's cores are shared with the server).
     #[arg(long, default_value_t = 1)]
     threads: usize,
+    /// Keep the generated data here and reuse it on the next run (default: a temporary directory).
+    #[arg(long)]
+    data: Option<std::path::PathBuf>,
     /// Runs the server from the environment; the benchmark starts itself with it.
     #[arg(long, hide = true)]
     serve: bool,
@@ -77,27 +80,32 @@ async fn main() -> anyhow::Result<()> {
         .status()
         .context("wrk is needed for the load (apt-get install wrk)")?;
 
-    let dir = tempfile::tempdir()?;
-    let url = format!("sqlite://{}?mode=rwc", dir.path().join("bench.db").display());
+    let temporary = tempfile::tempdir()?;
+    let dir = args.data.clone().unwrap_or_else(|| temporary.path().to_path_buf());
+    let database = dir.join("bench.db");
+    let reuse = database.exists();
+    let url = format!("sqlite://{}?mode=rwc", database.display());
     let db = api::db::connect(&secrecy::SecretString::from(url.clone()), "bench database").await?;
     api::db::migrate(&db).await?;
-    api::seed::skills::ensure(&db).await?;
-    api::seed::demo::seed(&db).await?;
     let started = Instant::now();
-    let (demo_courses, demo_offerings) =
-        (course::Entity::find().count(&db).await?, offering::Entity::find().count(&db).await?);
-    let target_offerings = (args.courses as u64 * demo_offerings).div_ceil(demo_courses.max(1)) as usize;
-    catalogue::replicate_catalogue(&db, target_offerings, 0).await?;
+    if !reuse {
+        api::seed::skills::ensure(&db).await?;
+        api::seed::demo::seed(&db).await?;
+        let (demo_courses, demo_offerings) =
+            (course::Entity::find().count(&db).await?, offering::Entity::find().count(&db).await?);
+        let target = (args.courses as u64 * demo_offerings).div_ceil(demo_courses.max(1)) as usize;
+        catalogue::replicate_catalogue(&db, target, 0).await?;
+        let index = EmbeddedIndex::open(&dir.join("search-index"))?;
+        index
+            .rebuild(all_documents(&db).await.map_err(|e| anyhow::anyhow!("{}", e.message()))?)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
     let courses = course::Entity::find().count(&db).await?;
     let offerings = offering::Entity::find().count(&db).await?;
-    let index = EmbeddedIndex::open(&dir.path().join("search-index"))?;
-    index
-        .rebuild(all_documents(&db).await.map_err(|e| anyhow::anyhow!("{}", e.message()))?)
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    drop(index);
     println!(
-        "data: {courses} courses, {offerings} offerings, indexed ({:.1} s)",
+        "data: {courses} courses, {offerings} offerings, indexed ({}, {:.1} s)",
+        if reuse { "reused" } else { "generated" },
         started.elapsed().as_secs_f64()
     );
 
@@ -121,7 +129,7 @@ async fn main() -> anyhow::Result<()> {
         jwt_secret: Some(secrecy::SecretString::from(SECRET)),
         ..Default::default()
     };
-    let keys = api::auth::JwtKeys::from_settings(&auth, dir.path())?;
+    let keys = api::auth::JwtKeys::from_settings(&auth, &dir)?;
     let token = keys.issue(owners[&need.firm_id])?;
     db.close().await?;
 
@@ -129,7 +137,7 @@ async fn main() -> anyhow::Result<()> {
     let mut server = Command::new(std::env::current_exe()?)
         .arg("--serve")
         .env("APP_ENV", "production")
-        .env("APP_DATA_DIR", dir.path())
+        .env("APP_DATA_DIR", &dir)
         .env("DATABASE_URL", &url)
         .env("APP_BIND", format!("127.0.0.1:{port}"))
         .env("APP_JWT_SECRET", SECRET)
@@ -141,7 +149,7 @@ async fn main() -> anyhow::Result<()> {
         .stdout(Stdio::null())
         .spawn()
         .context("starting the server")?;
-    let result = measure(&args, port, &server, dir.path(), &course_ids, need.id, &token).await;
+    let result = measure(&args, port, &server, &dir, &course_ids, need.id, &token).await;
     server.kill().ok();
     server.wait().ok();
     result
@@ -299,6 +307,8 @@ fn wrk(args: &Args, url: &str, script: &Path, seconds: u64) -> anyhow::Result<Me
         .arg(format!("-c{}", args.connections))
         .arg(format!("-d{seconds}s"))
         .arg("--latency")
+        .arg("--timeout")
+        .arg("10s")
         .arg("-s")
         .arg(script)
         .arg(url)

@@ -123,14 +123,22 @@ impl<T: Send + Sync + 'static> RequestLoader<T> {
 
 /// Primes `T`'s cache with `keys` when `wanted`: a list resolver loads the relations its page asks
 /// for in one batch each, rather than relying on field resolvers to meet within the loader's delay.
+/// The batch is loaded directly (no batching delay: the keys are all known) and fed into the cache,
+/// so the field resolvers answer from it. Uncached loaders (WebSocket) have nothing to prime.
 pub async fn prime<T, K>(ctx: &Context<'_>, wanted: bool, keys: impl IntoIterator<Item = K>) -> ApiResult<()>
 where
     T: Loader<K, Error = LoadError> + Send + Sync + 'static,
     K: Send + Sync + Hash + Eq + Clone + 'static,
 {
-    if wanted {
-        let keys: HashSet<K> = keys.into_iter().collect();
-        loader::<T>(ctx)?.load_many(keys).await?;
+    if !wanted {
+        return Ok(());
+    }
+    if let RequestLoader::Cached(loader) = loader::<T>(ctx)? {
+        let keys: Vec<K> = keys.into_iter().collect::<HashSet<K>>().into_iter().collect();
+        if !keys.is_empty() {
+            let values = loader.loader().load(&keys).await?;
+            loader.feed_many(values).await;
+        }
     }
     Ok(())
 }

@@ -14,6 +14,7 @@ use std::time::Instant;
 
 use std::sync::Mutex;
 use tantivy::collector::TopDocs;
+use tantivy::indexer::{LogMergePolicy, NoMergePolicy};
 use tantivy::query::{
     AllQuery, BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, Query, RangeQuery, TermQuery, TermSetQuery,
 };
@@ -654,18 +655,25 @@ impl Inner {
 
     fn rebuild_blocking(&self, documents: &[OfferingDocument]) -> Result<(), SearchError> {
         let mut open = self.open.lock().map_err(engine_error)?;
-        open.writer.delete_all_documents().map_err(engine_error)?;
-        for doc in documents {
-            open.writer.add_document(self.to_document(doc)).map_err(engine_error)?;
-        }
-        open.writer.commit().map_err(engine_error)?;
-        // A rebuilt index is merged into one segment: queries then walk one set of postings.
-        let segments = open.index.searchable_segment_ids().map_err(engine_error)?;
-        if segments.len() > 1 {
-            open.writer.merge(&segments).wait().map_err(engine_error)?;
-        }
-        open.reader.reload().map_err(engine_error)?;
-        Ok(())
+        // No background merges while rebuilding: one could take segments away from the merge into
+        // one segment below (seen with ~190 000 documents).
+        open.writer.set_merge_policy(Box::new(NoMergePolicy));
+        let mut rebuild = || -> Result<(), SearchError> {
+            open.writer.delete_all_documents().map_err(engine_error)?;
+            for doc in documents {
+                open.writer.add_document(self.to_document(doc)).map_err(engine_error)?;
+            }
+            open.writer.commit().map_err(engine_error)?;
+            // A rebuilt index is merged into one segment: queries then walk one set of postings.
+            let segments = open.index.searchable_segment_ids().map_err(engine_error)?;
+            if segments.len() > 1 {
+                open.writer.merge(&segments).wait().map_err(engine_error)?;
+            }
+            open.reader.reload().map_err(engine_error)
+        };
+        let result = rebuild();
+        open.writer.set_merge_policy(Box::new(LogMergePolicy::default()));
+        result
     }
 
     fn document_ids_blocking(&self) -> Result<Vec<String>, SearchError> {
