@@ -179,6 +179,12 @@ async fn measure(
     let scenarios = vec![
         Scenario { name: "(a) raw actix-web JSON route", path: "/bench/raw", bodies: vec![], token: None },
         Scenario {
+            name: "(a') { __typename }: GraphQL, no database",
+            path: "/graphql",
+            bodies: vec![body("{ __typename }", json!({}))],
+            token: None,
+        },
+        Scenario {
             name: "(b) { course(id) { title } }",
             path: "/graphql",
             bodies: course_ids
