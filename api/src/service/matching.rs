@@ -12,7 +12,9 @@ use entity::organization::{self, OrganizationKind};
 use entity::qualification_need::{self as need, NeedStatus, NeedVisibility};
 use entity::{course_skill, need_participation, need_skill, offering, skill};
 use sea_orm::sea_query::{Query, SelectStatement};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, DerivePartialModel, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
 use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult};
@@ -198,14 +200,67 @@ fn profile(
 
 // ---- courses → candidates ----
 
+/// The columns of a course that scoring reads (not its texts: a candidate list holds hundreds).
+#[derive(Debug, Clone, DerivePartialModel)]
+#[sea_orm(entity = "course::Entity")]
+struct CourseRow {
+    id: Uuid,
+    provider_id: Uuid,
+    dqr_level: Option<i16>,
+    format: CourseFormat,
+    schedule: entity::course::CourseSchedule,
+    languages: String,
+    duration_hours: Option<i32>,
+    price_cents: Option<i64>,
+    vat: entity::course::VatTreatment,
+    funding_options: String,
+    azav_measure_number: Option<String>,
+    inhouse_possible: bool,
+    min_participants: Option<i32>,
+    rolling_start: bool,
+}
+
+/// The columns of an offering that scoring reads.
+#[derive(Debug, Clone, DerivePartialModel)]
+#[sea_orm(entity = "offering::Entity")]
+struct RunRow {
+    id: Uuid,
+    course_id: Uuid,
+    start_date: NaiveDate,
+    signup_deadline: Option<NaiveDate>,
+    rolling_start: bool,
+    online: bool,
+    latitude: Option<f64>,
+    longitude: Option<f64>,
+    seats_available: i32,
+    price_cents_override: Option<i64>,
+}
+
+impl From<&offering::Model> for RunRow {
+    fn from(o: &offering::Model) -> Self {
+        Self {
+            id: o.id,
+            course_id: o.course_id,
+            start_date: o.start_date,
+            signup_deadline: o.signup_deadline,
+            rolling_start: o.rolling_start,
+            online: o.online,
+            latitude: o.latitude,
+            longitude: o.longitude,
+            seats_available: o.seats_available,
+            price_cents_override: o.price_cents_override,
+        }
+    }
+}
+
 /// What the scoring needs of one course.
 struct CourseFacts {
-    course: course::Model,
+    course: CourseRow,
     provider_azav: bool,
     skill_ids: Vec<String>,
 }
 
-fn candidate(facts: &CourseFacts, run: Option<&offering::Model>) -> Candidate {
+fn candidate(facts: &CourseFacts, run: Option<&RunRow>) -> Candidate {
     let c = &facts.course;
     let online_only = c.format == CourseFormat::Online;
     Candidate {
@@ -236,12 +291,13 @@ fn candidate(facts: &CourseFacts, run: Option<&offering::Model>) -> Candidate {
 
 /// Facts of published courses `ids` with their provider's AZAV status and skill ids.
 async fn course_facts(db: &DatabaseConnection, ids: &[Uuid]) -> ApiResult<HashMap<Uuid, CourseFacts>> {
-    let mut list: Vec<course::Model> = Vec::with_capacity(ids.len());
+    let mut list: Vec<CourseRow> = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(CHUNK) {
         list.extend(
             course::Entity::find()
                 .filter(course::Column::Id.is_in(chunk.iter().copied()))
                 .filter(course::Column::Status.eq(CourseStatus::Published))
+                .into_partial_model::<CourseRow>()
                 .all(db)
                 .await?,
         );
@@ -275,12 +331,20 @@ async fn course_facts(db: &DatabaseConnection, ids: &[Uuid]) -> ApiResult<HashMa
         .collect())
 }
 
-async fn offerings_by_id(db: &DatabaseConnection, ids: &[Uuid]) -> ApiResult<Vec<offering::Model>> {
+/// Offerings by id (`column` = `Id`) or of courses (`column` = `CourseId`), earliest start first.
+async fn runs_where(
+    db: &DatabaseConnection,
+    column: offering::Column,
+    ids: &[Uuid],
+) -> ApiResult<Vec<RunRow>> {
     let mut out = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(CHUNK) {
         out.extend(
             offering::Entity::find()
-                .filter(offering::Column::Id.is_in(chunk.iter().copied()))
+                .filter(column.is_in(chunk.iter().copied()))
+                .order_by_asc(offering::Column::StartDate)
+                .order_by_asc(offering::Column::Id)
+                .into_partial_model::<RunRow>()
                 .all(db)
                 .await?,
         );
@@ -289,8 +353,8 @@ async fn offerings_by_id(db: &DatabaseConnection, ids: &[Uuid]) -> ApiResult<Vec
 }
 
 /// Every dated offering of the courses (plus the course itself when it has none) as candidates.
-fn candidates_of(facts: &HashMap<Uuid, CourseFacts>, runs: &[offering::Model]) -> Vec<Candidate> {
-    let mut by_course: HashMap<Uuid, Vec<&offering::Model>> = HashMap::new();
+fn candidates_of(facts: &HashMap<Uuid, CourseFacts>, runs: &[RunRow]) -> Vec<Candidate> {
+    let mut by_course: HashMap<Uuid, Vec<&RunRow>> = HashMap::new();
     for run in runs {
         by_course.entry(run.course_id).or_default().push(run);
     }
@@ -351,9 +415,9 @@ async fn candidates_for_need(
     // A course's single document (rolling start, online) names no offering: take all of its runs.
     let whole: Vec<Uuid> =
         results.hits.iter().filter(|h| h.offering_ids.is_empty()).map(|h| h.course_id).collect();
-    let mut runs = courses::offerings_of(db, &whole).await?;
+    let mut runs = runs_where(db, offering::Column::CourseId, &whole).await?;
     let named: Vec<Uuid> = results.hits.iter().flat_map(|h| h.offering_ids.iter().copied()).collect();
-    runs.extend(offerings_by_id(db, &named).await?);
+    runs.extend(runs_where(db, offering::Column::Id, &named).await?);
     Ok(candidates_of(&facts, &runs))
 }
 
@@ -496,7 +560,7 @@ pub async fn matching_needs_for_course(
 
 async fn leads_for_courses(db: &DatabaseConnection, course_ids: &[Uuid]) -> ApiResult<Vec<Lead>> {
     let facts = course_facts(db, course_ids).await?;
-    let runs = courses::offerings_of(db, course_ids).await?;
+    let runs = runs_where(db, offering::Column::CourseId, course_ids).await?;
     let candidates = candidates_of(&facts, &runs);
     // Inverted index skill → candidates, so each need is scored only against courses it shares a
     // skill with.
@@ -582,7 +646,7 @@ pub async fn funding_estimate(
     let run = courses::find_offering(db, Some(caller), offering_id).await?;
     let facts = course_facts(db, &[run.course_id]).await?;
     let f = facts.get(&run.course_id).ok_or_else(|| ApiError::not_found("offering"))?;
-    let c = candidate(f, Some(&run));
+    let c = candidate(f, Some(&RunRow::from(&run)));
     let estimate = funding::estimate(
         &FundingFacts {
             price_cents: c.price_cents,
