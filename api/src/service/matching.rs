@@ -60,13 +60,55 @@ fn today() -> NaiveDate {
 
 // ---- needs → profiles ----
 
+/// The columns of a need that scoring reads (not its texts: leads read thousands of needs).
+#[derive(Debug, Clone, DerivePartialModel)]
+#[sea_orm(entity = "need::Entity")]
+struct NeedRow {
+    id: Uuid,
+    firm_id: Uuid,
+    target_dqr_level: Option<i16>,
+    participants: i32,
+    latitude: Option<f64>,
+    longitude: Option<f64>,
+    max_distance_km: Option<i32>,
+    online_acceptable: bool,
+    preferred_schedule: Option<entity::course::CourseSchedule>,
+    earliest_start: Option<NaiveDate>,
+    latest_start: Option<NaiveDate>,
+    budget_cents_per_participant: Option<i64>,
+    funding_wanted: String,
+    language: String,
+}
+
+impl From<&need::Model> for NeedRow {
+    fn from(n: &need::Model) -> Self {
+        Self {
+            id: n.id,
+            firm_id: n.firm_id,
+            target_dqr_level: n.target_dqr_level,
+            participants: n.participants,
+            latitude: n.latitude,
+            longitude: n.longitude,
+            max_distance_km: n.max_distance_km,
+            online_acceptable: n.online_acceptable,
+            preferred_schedule: n.preferred_schedule,
+            earliest_start: n.earliest_start,
+            latest_start: n.latest_start,
+            budget_cents_per_participant: n.budget_cents_per_participant,
+            funding_wanted: n.funding_wanted.clone(),
+            language: n.language.clone(),
+        }
+    }
+}
+
 /// Profiles of `needs` (skills with labels, pool, owner size) in a fixed number of queries.
 pub async fn profiles(
     db: &DatabaseConnection,
     needs: &[need::Model],
 ) -> ApiResult<HashMap<Uuid, NeedProfile>> {
     let ids: Vec<Uuid> = needs.iter().map(|n| n.id).collect();
-    profiles_of(db, needs, NeedScope::Ids(&ids)).await
+    let rows: Vec<NeedRow> = needs.iter().map(NeedRow::from).collect();
+    profiles_of(db, &rows, NeedScope::Ids(&ids)).await
 }
 
 /// Which needs' skills and pools to read: listed ids, or those a subquery selects (one statement
@@ -92,7 +134,7 @@ impl NeedScope<'_> {
 
 async fn profiles_of(
     db: &DatabaseConnection,
-    needs: &[need::Model],
+    needs: &[NeedRow],
     scope: NeedScope<'_>,
 ) -> ApiResult<HashMap<Uuid, NeedProfile>> {
     let mut skills: HashMap<Uuid, Vec<(need_skill::Model, String)>> = HashMap::new();
@@ -150,7 +192,7 @@ async fn organizations_by_id(
 }
 
 fn profile(
-    n: &need::Model,
+    n: &NeedRow,
     skills: Vec<(need_skill::Model, String)>,
     pool: &[need_participation::Model],
     firms: &HashMap<Uuid, organization::Model>,
@@ -532,6 +574,8 @@ pub async fn leads_for_provider(
     db: &DatabaseConnection,
     caller: Uuid,
     provider_id: Uuid,
+    offset: usize,
+    limit: usize,
 ) -> ApiResult<Vec<Lead>> {
     access::member_of_kind(db, caller, provider_id, OrganizationKind::Provider, "organizationId").await?;
     let ids: Vec<Uuid> = course::Entity::find()
@@ -542,7 +586,7 @@ pub async fn leads_for_provider(
         .into_tuple()
         .all(db)
         .await?;
-    leads_for_courses(db, &ids).await
+    leads_for_courses(db, &ids, offset, limit).await
 }
 
 /// Open public needs ranked for one course; only its provider's members may ask.
@@ -550,15 +594,24 @@ pub async fn matching_needs_for_course(
     db: &DatabaseConnection,
     caller: Uuid,
     course_id: Uuid,
+    offset: usize,
+    limit: usize,
 ) -> ApiResult<Vec<Lead>> {
     let c = courses::visible(db, Some(caller), course_id).await?;
     if organizations::role_of(db, c.provider_id, caller).await?.is_none() {
         return Err(ApiError::forbidden("only members of the course's provider may see its matching needs"));
     }
-    leads_for_courses(db, &[c.id]).await
+    leads_for_courses(db, &[c.id], offset, limit).await
 }
 
-async fn leads_for_courses(db: &DatabaseConnection, course_ids: &[Uuid]) -> ApiResult<Vec<Lead>> {
+/// One page of the leads of `course_ids`, best first. Every open need is ranked on the numeric
+/// score from its scoring columns; only the page's needs are read whole and explained.
+async fn leads_for_courses(
+    db: &DatabaseConnection,
+    course_ids: &[Uuid],
+    offset: usize,
+    limit: usize,
+) -> ApiResult<Vec<Lead>> {
     let facts = course_facts(db, course_ids).await?;
     let runs = runs_where(db, offering::Column::CourseId, course_ids).await?;
     let candidates = candidates_of(&facts, &runs);
@@ -572,12 +625,17 @@ async fn leads_for_courses(db: &DatabaseConnection, course_ids: &[Uuid]) -> ApiR
     }
     let skill_ids: Vec<String> = by_skill.keys().map(|s| (*s).to_owned()).collect();
     let open_ids = open_needs_with_skills(&skill_ids);
-    let open = need::Entity::find().filter(need::Column::Id.in_subquery(open_ids.clone())).all(db).await?;
+    let open: Vec<NeedRow> = need::Entity::find()
+        .filter(need::Column::Id.in_subquery(open_ids.clone()))
+        .into_partial_model::<NeedRow>()
+        .all(db)
+        .await?;
     let mut profiles = profiles_of(db, &open, NeedScope::Subquery(Box::new(open_ids))).await?;
     profiles.values_mut().for_each(for_outsiders);
     let (config, rules, today) = (MatchingConfig::get(), FundingRules::get(), today());
-    let mut leads = Vec::new();
-    for n in open {
+    // (need, best candidate, its numeric score)
+    let mut ranked: Vec<(Uuid, usize, u8)> = Vec::new();
+    for n in &open {
         let Some(profile) = profiles.get(&n.id) else { continue };
         // A lead teaches a MUST skill: only those candidates are scored.
         let mut seen: HashSet<usize> = HashSet::new();
@@ -600,14 +658,29 @@ async fn leads_for_courses(db: &DatabaseConnection, course_ids: &[Uuid]) -> ApiR
                 }
             }
         }
-        if let Some((i, _)) = best {
-            let mut score = score::score(profile, &candidates[i], today, config, rules);
-            score.funding = None;
-            leads.push(Lead { need: n, candidate: candidates[i].clone(), score });
+        if let Some((i, quick)) = best {
+            ranked.push((n.id, i, quick.score));
         }
     }
-    leads.sort_by(|a, b| b.score.score.cmp(&a.score.score).then(a.need.id.cmp(&b.need.id)));
-    Ok(leads)
+    ranked.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(&b.0)));
+    let page: Vec<(Uuid, usize)> =
+        ranked.into_iter().skip(offset).take(limit).map(|(n, i, _)| (n, i)).collect();
+    let mut whole: HashMap<Uuid, need::Model> = need::Entity::find()
+        .filter(need::Column::Id.is_in(page.iter().map(|(n, _)| *n)))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|n| (n.id, n))
+        .collect();
+    Ok(page
+        .into_iter()
+        .filter_map(|(need_id, i)| {
+            let profile = profiles.get(&need_id)?;
+            let mut score = score::score(profile, &candidates[i], today, config, rules);
+            score.funding = None;
+            Some(Lead { need: whole.remove(&need_id)?, candidate: candidates[i].clone(), score })
+        })
+        .collect())
 }
 
 /// Worth an alert: included, teaches a MUST skill (whatever else fits, a course without one is

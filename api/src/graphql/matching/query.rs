@@ -54,7 +54,8 @@ impl MatchingQuery {
         let state = context::state(ctx)?;
         let page = OffsetPage::parse(first, after.as_deref())?;
         let org = parse_id("organizationId", &organization_id)?;
-        let leads = matching::leads_for_provider(&state.db, caller, org).await?;
+        let (offset, limit) = (page.offset as usize, page.first as usize + 1);
+        let leads = matching::leads_for_provider(&state.db, caller, org, offset, limit).await?;
         Ok(lead_page(page, leads))
     }
 
@@ -70,7 +71,8 @@ impl MatchingQuery {
         let state = context::state(ctx)?;
         let page = OffsetPage::parse(first, after.as_deref())?;
         let course = parse_id("courseId", &course_id)?;
-        let leads = matching::matching_needs_for_course(&state.db, caller, course).await?;
+        let (offset, limit) = (page.offset as usize, page.first as usize + 1);
+        let leads = matching::matching_needs_for_course(&state.db, caller, course, offset, limit).await?;
         Ok(lead_page(page, leads))
     }
 
@@ -98,12 +100,12 @@ pub struct OfferingFundingEstimate {
     pub estimate: FundingEstimate,
 }
 
+/// `leads` is the page the service read: `first + 1` rows from the offset.
 fn lead_page(
     page: OffsetPage,
     leads: Vec<matching::Lead>,
 ) -> Connection<String, Lead, EmptyFields, EmptyFields> {
-    let rows: Vec<_> = leads.into_iter().skip(page.offset as usize).take(page.first as usize + 1).collect();
-    page.connection(rows, |l| Lead {
+    page.connection(leads, |l| Lead {
         best_match: CourseMatch::new(&l.candidate, l.score),
         need: l.need.into(),
     })
