@@ -137,29 +137,62 @@ async fn profiles_of(
     needs: &[NeedRow],
     scope: NeedScope<'_>,
 ) -> ApiResult<HashMap<Uuid, NeedProfile>> {
-    let mut skills: HashMap<Uuid, Vec<(need_skill::Model, String)>> = HashMap::new();
-    let mut pools: HashMap<Uuid, Vec<need_participation::Model>> = HashMap::new();
+    let relations = need_relations(db, &scope).await?;
+    profiles_from(db, needs, relations).await
+}
+
+/// The skills (with labels) and pool participations of the needs in `scope`.
+struct NeedRelations {
+    skills: HashMap<Uuid, Vec<(need_skill::Model, String)>>,
+    pools: HashMap<Uuid, Vec<need_participation::Model>>,
+}
+
+/// Reads skills, labels and pools side by side (each on its own pooled connection).
+async fn need_relations(db: &DatabaseConnection, scope: &NeedScope<'_>) -> ApiResult<NeedRelations> {
     // Labels of the whole vocabulary (a few hundred short rows) instead of a join per need skill.
-    let labels: HashMap<String, String> = skill::Entity::find()
-        .select_only()
-        .column(skill::Column::Id)
-        .column(skill::Column::Label)
-        .into_tuple::<(String, String)>()
-        .all(db)
-        .await?
-        .into_iter()
-        .collect();
-    for condition in scope.conditions(need_skill::Column::NeedId) {
-        for link in need_skill::Entity::find().filter(condition).all(db).await? {
-            let label = labels.get(&link.skill_id).cloned().unwrap_or_else(|| link.skill_id.clone());
-            skills.entry(link.need_id).or_default().push((link, label));
+    let labels = async {
+        skill::Entity::find()
+            .select_only()
+            .column(skill::Column::Id)
+            .column(skill::Column::Label)
+            .into_tuple::<(String, String)>()
+            .all(db)
+            .await
+    };
+    let links = async {
+        let mut all = Vec::new();
+        for condition in scope.conditions(need_skill::Column::NeedId) {
+            all.extend(need_skill::Entity::find().filter(condition).all(db).await?);
         }
-    }
-    for condition in scope.conditions(need_participation::Column::NeedId) {
-        for p in need_participation::Entity::find().filter(condition).all(db).await? {
-            pools.entry(p.need_id).or_default().push(p);
+        Ok::<_, sea_orm::DbErr>(all)
+    };
+    let participations = async {
+        let mut all = Vec::new();
+        for condition in scope.conditions(need_participation::Column::NeedId) {
+            all.extend(need_participation::Entity::find().filter(condition).all(db).await?);
         }
+        Ok::<_, sea_orm::DbErr>(all)
+    };
+    let (labels, links, participations) = futures_util::try_join!(labels, links, participations)?;
+    let labels: HashMap<String, String> = labels.into_iter().collect();
+    let mut skills: HashMap<Uuid, Vec<(need_skill::Model, String)>> = HashMap::new();
+    for link in links {
+        let label = labels.get(&link.skill_id).cloned().unwrap_or_else(|| link.skill_id.clone());
+        skills.entry(link.need_id).or_default().push((link, label));
     }
+    let mut pools: HashMap<Uuid, Vec<need_participation::Model>> = HashMap::new();
+    for p in participations {
+        pools.entry(p.need_id).or_default().push(p);
+    }
+    Ok(NeedRelations { skills, pools })
+}
+
+async fn profiles_from(
+    db: &DatabaseConnection,
+    needs: &[NeedRow],
+    relations: NeedRelations,
+) -> ApiResult<HashMap<Uuid, NeedProfile>> {
+    let NeedRelations { mut skills, mut pools } = relations;
     let mut firm_ids: HashSet<Uuid> = needs.iter().map(|n| n.firm_id).collect();
     firm_ids.extend(pools.values().flatten().map(|p| p.firm_id));
     let firms = organizations_by_id(db, firm_ids).await?;
@@ -625,12 +658,15 @@ async fn leads_for_courses(
     }
     let skill_ids: Vec<String> = by_skill.keys().map(|s| (*s).to_owned()).collect();
     let open_ids = open_needs_with_skills(&skill_ids);
-    let open: Vec<NeedRow> = need::Entity::find()
-        .filter(need::Column::Id.in_subquery(open_ids.clone()))
+    let scope = NeedScope::Subquery(Box::new(open_ids.clone()));
+    let open = need::Entity::find()
+        .filter(need::Column::Id.in_subquery(open_ids))
         .into_partial_model::<NeedRow>()
-        .all(db)
-        .await?;
-    let mut profiles = profiles_of(db, &open, NeedScope::Subquery(Box::new(open_ids))).await?;
+        .all(db);
+    // The needs and their relations are read side by side.
+    let (open, relations) =
+        futures_util::try_join!(async { open.await.map_err(ApiError::from) }, need_relations(db, &scope))?;
+    let mut profiles = profiles_from(db, &open, relations).await?;
     profiles.values_mut().for_each(for_outsiders);
     let (config, rules, today) = (MatchingConfig::get(), FundingRules::get(), today());
     // (need, best candidate, its numeric score)
