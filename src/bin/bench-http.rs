@@ -239,6 +239,7 @@ async fn measure(
     }
     let rss = rss_kib(server.id(), "VmRSS")?;
     let peak = rss_kib(server.id(), "VmHWM")?;
+    let (anonymous, file) = (rss_kib(server.id(), "RssAnon")?, rss_kib(server.id(), "RssFile")?);
 
     println!(
         "\nwrk: {} thread(s), {} connections, {} s per scenario after 2 s warm-up; server in production mode\n",
@@ -258,10 +259,14 @@ async fn measure(
         );
     }
     println!(
-        "\nserver memory: {:.0} MiB resident when idle, {:.0} MiB after the load, peak {:.0} MiB",
+        "\nserver memory: {:.0} MiB resident when idle, {:.0} MiB after the load (peak {:.0} MiB): \
+         {:.0} MiB anonymous (heap), {:.0} MiB file-backed (memory-mapped SQLite file and search \
+         index, counted once per mapping; the kernel can drop these pages)",
         idle_rss as f64 / 1024.0,
         rss as f64 / 1024.0,
-        peak as f64 / 1024.0
+        peak as f64 / 1024.0,
+        anonymous as f64 / 1024.0,
+        file as f64 / 1024.0
     );
     Ok(())
 }
