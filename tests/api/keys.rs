@@ -9,6 +9,8 @@ use crate::needs::need_input;
 
 const CREATE_KEY: &str = "mutation($input: CreateApiKeyInput!) {
     createApiKey(input: $input) { key apiKey { id name scope prefix revokedAt } } }";
+const CREATE_ORGANIZATION: &str =
+    "mutation { createOrganization(input: { kind: FIRM, name: \"Schatten GmbH\" }) { id } }";
 const REVOKE_KEY: &str = "mutation($id: ID!) { revokeApiKey(id: $id) { id revokedAt } }";
 const CREATE_NEED: &str =
     "mutation($f: ID!, $input: NeedInput!) { createNeed(firmId: $f, input: $input) { id firm { id } } }";
@@ -102,13 +104,7 @@ async fn a_read_key_reads_the_catalogue_and_cannot_write() {
     let body = app.gql(Some(&key), "{ me { id } }", json!({})).await;
     assert_error(&body, "UNAUTHENTICATED", None);
 
-    let body = app
-        .gql(
-            Some(&key),
-            "mutation { createOrganization(input: { kind: FIRM, name: \"Schatten GmbH\" }) { id } }",
-            json!({}),
-        )
-        .await;
+    let body = app.gql(Some(&key), CREATE_ORGANIZATION, json!({})).await;
     assert_error(&body, "FORBIDDEN", None);
     let (_, body) = with_key_header(
         &app,
@@ -135,13 +131,7 @@ async fn an_organization_key_acts_for_its_organization_only_until_revoked() {
     let body =
         app.gql(Some(&key), CREATE_NEED, json!({ "f": other_firm, "input": need_input("PUBLIC") })).await;
     assert_error(&body, "FORBIDDEN", None);
-    let body = app
-        .gql(
-            Some(&key),
-            "mutation { createOrganization(input: { kind: FIRM, name: \"Schatten GmbH\" }) { id } }",
-            json!({}),
-        )
-        .await;
+    let body = app.gql(Some(&key), CREATE_ORGANIZATION, json!({})).await;
     assert_error(&body, "FORBIDDEN", None);
     let body = app
         .gql(

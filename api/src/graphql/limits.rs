@@ -42,11 +42,7 @@ impl Extension for QueryShape {
         if ctx.data_opt::<ReadOnlyCaller>().is_some()
             && document.operations.iter().any(|(_, op)| op.node.ty != OperationType::Query)
         {
-            let mut error = ServerError::new("this API key may only read (scope READ): queries only", None);
-            let mut extensions = ErrorExtensionValues::default();
-            extensions.set("code", "FORBIDDEN");
-            error.extensions = Some(extensions);
-            return Err(error);
+            return Err(coded("this API key may only read (scope READ): queries only", "FORBIDDEN").0);
         }
         let mut counts = Counts::default();
         for (_, operation) in document.operations.iter() {
@@ -94,12 +90,19 @@ impl Counts {
 }
 
 fn limit(message: String) -> ServerError {
-    let mut error = ServerError::new(message, None);
-    let mut extensions = ErrorExtensionValues::default();
-    extensions.set("code", "GRAPHQL_VALIDATION_FAILED");
+    let (mut error, mut extensions) = coded(message, "GRAPHQL_VALIDATION_FAILED");
     extensions.set("field", "query");
     error.extensions = Some(extensions);
     error
+}
+
+/// An error with `code`, and its extensions to add to.
+fn coded(message: impl Into<String>, code: &str) -> (ServerError, ErrorExtensionValues) {
+    let mut error = ServerError::new(message, None);
+    let mut extensions = ErrorExtensionValues::default();
+    extensions.set("code", code);
+    error.extensions = Some(extensions.clone());
+    (error, extensions)
 }
 
 /// Charges the caller's rate-limit bucket with the operation's cost once it has been validated (so
@@ -130,12 +133,10 @@ impl Extension for RateLimit {
             Ok(()) => Ok(result),
             Err(wait) => {
                 let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-                let mut error = ServerError::new(
+                let (mut error, mut extensions) = coded(
                     format!("rate limit exceeded: this query costs {cost}; try again in {secs} s"),
-                    None,
+                    "RATE_LIMITED",
                 );
-                let mut extensions = ErrorExtensionValues::default();
-                extensions.set("code", "RATE_LIMITED");
                 extensions.set("retryAfter", secs);
                 extensions.set("cost", cost);
                 error.extensions = Some(extensions);

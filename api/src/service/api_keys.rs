@@ -153,8 +153,7 @@ pub async fn list(
     caller: Uuid,
     organization_id: Uuid,
 ) -> ApiResult<Vec<api_key::Model>> {
-    organizations::find(db, organization_id).await?;
-    organizations::require_role(db, organization_id, caller, MembershipRole::Admin).await?;
+    organizations::require_admin(db, organization_id, caller).await?;
     Ok(api_key::Entity::find()
         .filter(api_key::Column::OrganizationId.eq(organization_id))
         .order_by_desc(api_key::Column::Id)

@@ -303,6 +303,14 @@ pub async fn require_role(
     }
 }
 
+/// That the organization exists (`NOT_FOUND`) and `caller` administers it (ADMIN or OWNER, else
+/// `FORBIDDEN`): for the admin-only listings.
+pub async fn require_admin(db: &impl ConnectionTrait, organization_id: Uuid, caller: Uuid) -> ApiResult<()> {
+    find(db, organization_id).await?;
+    require_role(db, organization_id, caller, MembershipRole::Admin).await?;
+    Ok(())
+}
+
 /// Locks the organization row for the rest of the transaction (a no-op on SQLite, whose writers are
 /// serialised anyway).
 async fn lock_organization(txn: &DatabaseTransaction, id: Uuid) -> ApiResult<organization::Model> {

@@ -159,8 +159,7 @@ pub async fn list(
     caller: Uuid,
     organization_id: Uuid,
 ) -> ApiResult<Vec<endpoint::Model>> {
-    organizations::find(db, organization_id).await?;
-    organizations::require_role(db, organization_id, caller, MembershipRole::Admin).await?;
+    organizations::require_admin(db, organization_id, caller).await?;
     Ok(endpoint::Entity::find()
         .filter(endpoint::Column::OrganizationId.eq(organization_id))
         .order_by_asc(endpoint::Column::Id)
@@ -177,8 +176,7 @@ pub async fn deliveries(
     after: Option<Uuid>,
     limit: u64,
 ) -> ApiResult<Vec<delivery::Model>> {
-    organizations::find(db, organization_id).await?;
-    organizations::require_role(db, organization_id, caller, MembershipRole::Admin).await?;
+    organizations::require_admin(db, organization_id, caller).await?;
     let mut select = delivery::Entity::find()
         .filter(delivery::Column::OrganizationId.eq(organization_id))
         .order_by_desc(delivery::Column::Id);
