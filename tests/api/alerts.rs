@@ -305,3 +305,32 @@ async fn webhook_endpoints_are_checked_and_admin_only() {
         None,
     );
 }
+
+#[tokio::test]
+async fn a_removed_member_stops_receiving_leads() {
+    let app = spawn_app().await;
+    let (trainer, provider_id, _) = provider_with_offering(&app, "kurse@bz.de", "BZ Jena").await;
+    let member = app.register("vertrieb@bz.de").await;
+    app.add_member(&trainer, &provider_id, &member.email, "MEMBER").await;
+    let mut leads = subscribe(&app, &member, NEW_LEADS, json!({ "o": provider_id })).await;
+    first_lead(&app, &mut leads).await;
+
+    app.gql_ok(
+        Some(&trainer.access_token),
+        "mutation($o: ID!, $u: ID!) { removeMember(organizationId: $o, userId: $u) { id } }",
+        json!({ "o": provider_id, "u": member.id }),
+    )
+    .await;
+    // The next matching need ends the former member's subscription instead of reaching it.
+    let (hr, firm) = firm_at(&app, "hr@glas.de", "Glaswerk Jena", JENA).await;
+    let mut ended = None;
+    for _ in 0..5 {
+        open_need(&app, &hr, &firm, 2).await;
+        if let Some(message) = next_message(&mut leads, Duration::from_secs(5)).await {
+            ended = Some(message);
+            break;
+        }
+    }
+    let message = ended.expect("an answer after the removal");
+    assert_eq!(message["type"], "complete", "{message}");
+}

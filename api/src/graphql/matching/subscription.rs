@@ -27,28 +27,46 @@ impl MatchingSubscription {
         access::member_of_kind(&state.db, caller, provider, OrganizationKind::Provider, "organizationId")
             .await?;
         let receiver = state.events.subscribe();
-        let stream = futures_util::stream::unfold(receiver, move |mut receiver| async move {
-            loop {
-                match receiver.recv().await {
-                    Ok(DomainEvent::NewLead {
-                        provider_id,
-                        need_id,
-                        course_id,
-                        offering_id,
-                        score,
-                        occurred_at,
-                    }) if provider_id == provider => {
-                        let event = LeadEvent {
-                            need_id: ID(need_id.to_string()),
-                            course_id: ID(course_id.to_string()),
-                            offering_id: offering_id.map(|o| ID(o.to_string())),
-                            score: i32::from(score),
+        let db = state.db.clone();
+        let stream = futures_util::stream::unfold(receiver, move |mut receiver| {
+            let db = db.clone();
+            async move {
+                loop {
+                    match receiver.recv().await {
+                        Ok(DomainEvent::NewLead {
+                            provider_id,
+                            need_id,
+                            course_id,
+                            offering_id,
+                            score,
                             occurred_at,
-                        };
-                        return Some((event, receiver));
+                        }) if provider_id == provider => {
+                            // Membership is checked again for every lead: a removed member's
+                            // subscription ends with the next one.
+                            if access::member_of_kind(
+                                &db,
+                                caller,
+                                provider,
+                                OrganizationKind::Provider,
+                                "organizationId",
+                            )
+                            .await
+                            .is_err()
+                            {
+                                return None;
+                            }
+                            let event = LeadEvent {
+                                need_id: ID(need_id.to_string()),
+                                course_id: ID(course_id.to_string()),
+                                offering_id: offering_id.map(|o| ID(o.to_string())),
+                                score: i32::from(score),
+                                occurred_at,
+                            };
+                            return Some((event, receiver));
+                        }
+                        Ok(_) | Err(RecvError::Lagged(_)) => continue,
+                        Err(RecvError::Closed) => return None,
                     }
-                    Ok(_) | Err(RecvError::Lagged(_)) => continue,
-                    Err(RecvError::Closed) => return None,
                 }
             }
         });

@@ -19,13 +19,11 @@ impl OfferSubscription {
         let caller = require_user(ctx)?;
         let state = context::state(ctx)?;
         let need_uuid = parse_id("needId", &need_id)?;
-        let need = needs::visible(&state.db, caller, need_uuid).await?;
-        let own = access::organizations_of(&state.db, caller).await?;
-        let pool = needs::pool_firms(&state.db, &need).await?;
-        let sees_all = pool.iter().any(|f| own.contains(f));
+        offer_access(&state.db, caller, need_uuid).await?;
         let receiver = state.events.subscribe();
+        let db = state.db.clone();
         let stream = futures_util::stream::unfold(receiver, move |mut receiver| {
-            let own = own.clone();
+            let db = db.clone();
             async move {
                 loop {
                     match receiver.recv().await {
@@ -35,7 +33,16 @@ impl OfferSubscription {
                             provider_id,
                             change,
                             occurred_at,
-                        }) if need_id == need_uuid && (sees_all || own.contains(&provider_id)) => {
+                        }) if need_id == need_uuid => {
+                            // Access is checked again for every event: a firm that left the pool
+                            // sees only its own offers from then on, and the subscription ends
+                            // when the need is no longer visible to the caller.
+                            let Ok((own, sees_all)) = offer_access(&db, caller, need_uuid).await else {
+                                return None;
+                            };
+                            if !(sees_all || own.contains(&provider_id)) {
+                                continue;
+                            }
                             let event = OfferEvent {
                                 event_type: change.into(),
                                 need_id: ID(need_id.to_string()),
@@ -52,4 +59,18 @@ impl OfferSubscription {
         });
         Ok(stream.boxed())
     }
+}
+
+/// The caller's organizations, and whether they see every offer on the need (a firm of its pool);
+/// `NOT_FOUND` when the need is not visible to the caller.
+async fn offer_access(
+    db: &sea_orm::DatabaseConnection,
+    caller: uuid::Uuid,
+    need_id: uuid::Uuid,
+) -> crate::error::ApiResult<(Vec<uuid::Uuid>, bool)> {
+    let need = needs::visible(db, caller, need_id).await?;
+    let own = access::organizations_of(db, caller).await?;
+    let pool = needs::pool_firms(db, &need).await?;
+    let sees_all = pool.iter().any(|f| own.contains(f));
+    Ok((own, sees_all))
 }
