@@ -475,11 +475,7 @@ fn observe(
     response: &BatchResponse,
 ) {
     let elapsed = started.elapsed();
-    let responses: Vec<&Response> = match response {
-        BatchResponse::Single(r) => vec![r],
-        BatchResponse::Batch(rs) => rs.iter().collect(),
-    };
-    for (i, r) in responses.into_iter().enumerate() {
+    for (i, r) in responses(response).into_iter().enumerate() {
         let codes: Vec<String> = r
             .errors
             .iter()
@@ -492,6 +488,14 @@ fn observe(
             .collect();
         let name = operations.get(i).and_then(|o| o.as_deref());
         state.metrics.request(name, elapsed, &codes);
+    }
+}
+
+/// The responses of a batch (one for a single operation).
+fn responses(batch: &BatchResponse) -> Vec<&Response> {
+    match batch {
+        BatchResponse::Single(r) => vec![r],
+        BatchResponse::Batch(rs) => rs.iter().collect(),
     }
 }
 
@@ -518,19 +522,31 @@ fn prepare(
     request_id: &RequestId,
     http: &HttpRequest,
 ) -> Request {
-    attach_request_data(&mut request.data, state, identity.caller, LoaderCache::PerRequest);
-    request.data.insert(GraphqlRequestId(request_id.to_string()));
     let address = client_address(http, state.settings.limits.trusted_proxy_hops);
+    attach_identity(&mut request.data, state, identity, address, LoaderCache::PerRequest);
+    request.data.insert(GraphqlRequestId(request_id.to_string()));
+    request
+}
+
+/// The caller, loaders, client address, rate-limit principal and read-only mark of a request or a
+/// WebSocket connection.
+fn attach_identity(
+    data: &mut Data,
+    state: &AppState,
+    identity: &Identity,
+    address: Option<IpAddr>,
+    cache: LoaderCache,
+) {
+    attach_request_data(data, state, identity.caller, cache);
     if let Some(ip) = address {
-        request.data.insert(ClientAddress(ip));
+        data.insert(ClientAddress(ip));
     }
     if let Some(principal) = identity.principal.or(address.map(Principal::Address)) {
-        request.data.insert(principal);
+        data.insert(principal);
     }
     if identity.read_only {
-        request.data.insert(ReadOnlyCaller);
+        data.insert(ReadOnlyCaller);
     }
-    request
 }
 
 /// Every error gets a `code` (errors from the GraphQL engine itself have none) and the request id.
@@ -573,11 +589,7 @@ fn quoted_argument(message: &str) -> Option<String> {
 
 /// 200 with the GraphQL response; 429 with `Retry-After` when the rate limit refused every operation.
 fn graphql_response(response: BatchResponse) -> HttpResponse {
-    let responses: Vec<&Response> = match &response {
-        BatchResponse::Single(r) => vec![r],
-        BatchResponse::Batch(rs) => rs.iter().collect(),
-    };
-    let retry_after = responses
+    let retry_after = responses(&response)
         .iter()
         .map(|r| {
             r.errors.iter().find_map(|e| {
@@ -617,13 +629,7 @@ async fn graphql_ws(
                 .find_map(|key| init.get(key).and_then(|v| v.as_str()));
             let identity = identify(credential, &state).await.map_err(async_graphql::Error::new)?;
             let mut data = Data::default();
-            attach_request_data(&mut data, &state, identity.caller, LoaderCache::None);
-            if let Some(principal) = identity.principal.or(address.map(Principal::Address)) {
-                data.insert(principal);
-            }
-            if identity.read_only {
-                data.insert(ReadOnlyCaller);
-            }
+            attach_identity(&mut data, &state, &identity, address, LoaderCache::None);
             Ok(data)
         })
         .start(&req, payload)

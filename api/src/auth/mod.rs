@@ -20,14 +20,15 @@ pub struct AuthUser {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Caller(pub Option<AuthUser>);
 
-/// A new opaque refresh token: 32 random bytes, URL-safe base64. Only its hash is stored.
-pub fn new_refresh_token() -> String {
+/// A new opaque secret (refresh tokens, API keys): 32 random bytes, URL-safe base64. Only its hash
+/// is stored.
+pub fn new_token() -> String {
     use base64::Engine;
     let bytes: [u8; 32] = rand::random();
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
-/// SHA-256 is enough here: refresh tokens carry 256 bits of entropy, so no salt or slow hash is needed.
-pub fn hash_refresh_token(token: &str) -> String {
+/// SHA-256 is enough here: the secrets carry 256 bits of entropy, so no salt or slow hash is needed.
+pub fn hash_token(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }

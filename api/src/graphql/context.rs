@@ -115,7 +115,16 @@ impl<T: Send + Sync + 'static> RequestLoader<T> {
         T: Loader<K>,
     {
         match self {
-            Self::Cached(loader) => loader.load_many(keys).await,
+            // The keys are all known: load them at once (no batching delay) and feed the cache.
+            Self::Cached(loader) => {
+                let keys: Vec<K> = keys.into_iter().collect::<HashSet<K>>().into_iter().collect();
+                if keys.is_empty() {
+                    return Ok(HashMap::new());
+                }
+                let values = loader.loader().load(&keys).await?;
+                loader.feed_many(values.clone()).await;
+                Ok(values)
+            }
             Self::Uncached(loader) => loader.load_many(keys).await,
         }
     }
@@ -123,22 +132,13 @@ impl<T: Send + Sync + 'static> RequestLoader<T> {
 
 /// Primes `T`'s cache with `keys` when `wanted`: a list resolver loads the relations its page asks
 /// for in one batch each, rather than relying on field resolvers to meet within the loader's delay.
-/// The batch is loaded directly (no batching delay: the keys are all known) and fed into the cache,
-/// so the field resolvers answer from it. Uncached loaders (WebSocket) have nothing to prime.
 pub async fn prime<T, K>(ctx: &Context<'_>, wanted: bool, keys: impl IntoIterator<Item = K>) -> ApiResult<()>
 where
     T: Loader<K, Error = LoadError> + Send + Sync + 'static,
     K: Send + Sync + Hash + Eq + Clone + 'static,
 {
-    if !wanted {
-        return Ok(());
-    }
-    if let RequestLoader::Cached(loader) = loader::<T>(ctx)? {
-        let keys: Vec<K> = keys.into_iter().collect::<HashSet<K>>().into_iter().collect();
-        if !keys.is_empty() {
-            let values = loader.loader().load(&keys).await?;
-            loader.feed_many(values).await;
-        }
+    if wanted {
+        loader::<T>(ctx)?.load_many(keys).await?;
     }
     Ok(())
 }

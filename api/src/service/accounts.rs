@@ -8,7 +8,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::auth::{JwtKeys, hash_refresh_token, new_refresh_token, password};
+use crate::auth::{JwtKeys, hash_token, new_token, password};
 use crate::db;
 use crate::error::{ApiError, ApiResult};
 use crate::service::{throttle, validate};
@@ -152,13 +152,13 @@ async fn insert_refresh_token(
     family_id: Uuid,
     ttl_secs: i64,
 ) -> ApiResult<String> {
-    let token = new_refresh_token();
+    let token = new_token();
     let now = Utc::now();
     refresh_token::ActiveModel {
         id: Set(Uuid::now_v7()),
         user_id: Set(user_id),
         family_id: Set(family_id),
-        token_hash: Set(hash_refresh_token(&token)),
+        token_hash: Set(hash_token(&token)),
         expires_at: Set(now + Duration::seconds(ttl_secs)),
         created_at: Set(now),
         used_at: Set(None),
@@ -177,7 +177,7 @@ pub async fn refresh(
     refresh_ttl_secs: i64,
     token: &str,
 ) -> ApiResult<Session> {
-    let hash = hash_refresh_token(token);
+    let hash = hash_token(token);
     let txn = db::begin_write(db).await?;
     let stored = refresh_token::Entity::find()
         .filter(refresh_token::Column::TokenHash.eq(hash))
@@ -222,7 +222,7 @@ async fn revoke_family(db: &impl ConnectionTrait, family_id: Uuid) -> ApiResult<
 /// Ends the session the refresh token belongs to. Idempotent: an unknown or revoked token is fine.
 pub async fn logout(db: &DatabaseConnection, token: &str) -> ApiResult<bool> {
     let stored = refresh_token::Entity::find()
-        .filter(refresh_token::Column::TokenHash.eq(hash_refresh_token(token)))
+        .filter(refresh_token::Column::TokenHash.eq(hash_token(token)))
         .one(db)
         .await?;
     match stored {

@@ -35,10 +35,6 @@ pub struct KeyCaller {
     pub service_user_id: Option<Uuid>,
 }
 
-fn hash(key: &str) -> String {
-    crate::auth::hash_refresh_token(key)
-}
-
 /// Whether a presented credential looks like an API key rather than an access token.
 pub fn is_api_key(credential: &str) -> bool {
     credential.starts_with(KEY_PREFIX)
@@ -53,11 +49,11 @@ pub async fn create(
     scope: ApiKeyScope,
 ) -> ApiResult<(api_key::Model, String)> {
     let name = validate::text("input.name", name, 1, 100)?;
-    let key = format!("{KEY_PREFIX}{}", crate::auth::new_refresh_token());
+    let key = format!("{KEY_PREFIX}{}", crate::auth::new_token());
     let id = Uuid::now_v7();
     // The service account can never sign in: its password is a random value nobody knows.
     let service_password = match scope {
-        ApiKeyScope::Organization => Some(password::hash(crate::auth::new_refresh_token()).await?),
+        ApiKeyScope::Organization => Some(password::hash(crate::auth::new_token()).await?),
         ApiKeyScope::Read => None,
     };
     let txn = db::begin_write(db).await?;
@@ -104,7 +100,7 @@ pub async fn create(
         organization_id: Set(organization_id),
         name: Set(name),
         scope: Set(scope),
-        key_hash: Set(hash(&key)),
+        key_hash: Set(crate::auth::hash_token(&key)),
         prefix: Set(key.chars().take(12).collect()),
         service_user_id: Set(service_user_id),
         created_by: Set(caller),
@@ -167,7 +163,7 @@ pub async fn authenticate(db: &DatabaseConnection, presented: &str) -> ApiResult
         return Ok(None);
     }
     let found = api_key::Entity::find()
-        .filter(api_key::Column::KeyHash.eq(hash(presented)))
+        .filter(api_key::Column::KeyHash.eq(crate::auth::hash_token(presented)))
         .filter(api_key::Column::RevokedAt.is_null())
         .one(db)
         .await?;
