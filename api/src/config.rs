@@ -116,6 +116,8 @@ pub struct Limits {
     pub max_aliases: usize,
     /// Field selections per document (repeated ones count each time).
     pub max_fields: usize,
+    /// Operations in one batched POST; 0 turns batching off.
+    pub max_batch: usize,
     /// Query cost (complexity) per minute an anonymous client address may spend; 0 = unlimited.
     pub rate_anonymous_per_min: u32,
     /// … a signed-in user.
@@ -179,6 +181,7 @@ impl Default for Limits {
             max_body_bytes: 1024 * 1024,
             max_aliases: 50,
             max_fields: 500,
+            max_batch: 10,
             rate_anonymous_per_min: 20_000,
             rate_user_per_min: 60_000,
             rate_api_key_per_min: 300_000,
@@ -307,6 +310,9 @@ impl Settings {
         }
         if let Some(v) = get("APP_MAX_BODY_BYTES") {
             self.limits.max_body_bytes = parse_num("APP_MAX_BODY_BYTES", &v)?;
+        }
+        if let Some(v) = get("APP_MAX_BATCH") {
+            self.limits.max_batch = parse_num("APP_MAX_BATCH", &v)?;
         }
         if let Some(v) = get("APP_RATE_LIMIT_ANONYMOUS") {
             self.limits.rate_anonymous_per_min = parse_num("APP_RATE_LIMIT_ANONYMOUS", &v)?;

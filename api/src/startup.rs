@@ -37,9 +37,6 @@ use crate::service::api_keys;
 use crate::shutdown::Shutdown;
 use entity::api_key::ApiKeyScope;
 
-/// Batched operations allowed in one POST.
-const MAX_BATCH: usize = 10;
-
 pub struct Application {
     port: u16,
     server: Server,
@@ -345,15 +342,20 @@ async fn graphql_post(
             );
         }
     };
-    let size = match &batch {
-        BatchRequest::Single(_) => 1,
-        BatchRequest::Batch(requests) => requests.len(),
+    let max_batch = state.settings.limits.max_batch;
+    let refused = match &batch {
+        BatchRequest::Single(_) => None,
+        BatchRequest::Batch(_) if max_batch == 0 => Some("batched operations are turned off".to_owned()),
+        BatchRequest::Batch(requests) if requests.is_empty() || requests.len() > max_batch => {
+            Some(format!("a batch holds 1 to {max_batch} operations"))
+        }
+        BatchRequest::Batch(_) => None,
     };
-    if size == 0 || size > MAX_BATCH {
+    if let Some(message) = refused {
         return error_response(
             StatusCode::BAD_REQUEST,
             "BAD_USER_INPUT",
-            &format!("a batch holds 1 to {MAX_BATCH} operations"),
+            &message,
             Some("body"),
             &request_id,
         );

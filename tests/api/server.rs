@@ -224,3 +224,15 @@ async fn a_panic_during_execution_is_an_internal_error_and_the_server_keeps_serv
     let raw = plain.client.get(format!("{}/bench/raw", plain.address)).send().await.expect("get");
     assert_eq!(raw.status().as_u16(), 404);
 }
+
+#[tokio::test]
+async fn batching_can_be_turned_off() {
+    let app = spawn_app_with(|s| s.limits.max_batch = 0).await;
+    let batch = vec![json!({ "query": "{ skillCategories { id } }" }); 2];
+    let response =
+        app.client.post(format!("{}/graphql", app.address)).json(&batch).send().await.expect("post");
+    assert_eq!(response.status().as_u16(), 400);
+    let body: Value = response.json().await.expect("json");
+    assert_error(&body, "BAD_USER_INPUT", Some("body"));
+    app.gql_ok(None, "{ skillCategories { id } }", json!({})).await;
+}
