@@ -1,5 +1,7 @@
 //! Database connection and migrations.
 
+pub mod reads;
+
 use std::time::Duration;
 
 use anyhow::Context;
@@ -25,6 +27,9 @@ pub async fn connect(url: &SecretString, redacted: &str) -> anyhow::Result<Datab
         .max_connections(if url.starts_with("sqlite:") { 8 } else { 20 })
         .connect_timeout(Duration::from_secs(10))
         .acquire_timeout(Duration::from_secs(10))
+        // A ping on every checkout is a round trip per query (a thread hand-off on SQLite); only
+        // connections idle long enough to have been dropped by a server or firewall are checked.
+        .test_before_acquire_if_idle_for(Duration::from_secs(30))
         .sqlx_logging(false)
         // WAL lets readers and the writer work side by side; writers queue on the busy timeout.
         .map_sqlx_sqlite_opts(|opts| {

@@ -17,6 +17,7 @@ use async_graphql::{BatchRequest, BatchResponse, Data, Request, Response};
 use async_graphql_actix_web::GraphQLSubscription;
 use futures_util::{FutureExt, StreamExt};
 use sea_orm::DatabaseConnection;
+use secrecy::ExposeSecret;
 use serde_json::json;
 use tokio::sync::Notify;
 use tracing_actix_web::{RequestId, TracingLogger};
@@ -26,6 +27,7 @@ use crate::alerts::webhooks;
 use crate::auth::{AuthUser, Caller, JwtKeys};
 use crate::config::Settings;
 use crate::db;
+use crate::db::reads::Reads;
 use crate::events::EventBus;
 use crate::graphql::context::{ClientAddress, RequestId as GraphqlRequestId};
 use crate::graphql::limits::ReadOnlyCaller;
@@ -96,8 +98,10 @@ impl Application {
                 .map_err(|e| anyhow::anyhow!("building the webhook client: {}", e.message()))?;
             workers.push(tokio::spawn(sender.run(shutdown.stop_signal())));
         }
+        let reads = Reads::new(db.clone(), settings.database_url().expose_secret());
         let state = AppState {
             db,
+            reads,
             jwt,
             events,
             settings: Arc::new(settings),

@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use crate::auth::{AuthUser, Caller, JwtKeys};
 use crate::config::Settings;
+use crate::db::reads::Reads;
 use crate::error::{ApiError, ApiResult};
 use crate::events::EventBus;
 use crate::graphql::catalog::loaders::{CourseLoader, CourseSkillsLoader, OfferingsLoader};
@@ -26,6 +27,8 @@ use crate::search::worker::IndexingStats;
 #[derive(Clone)]
 pub struct AppState {
     pub db: DatabaseConnection,
+    /// Rows by id: courses, organizations, users (see [`Reads`]).
+    pub reads: Reads,
     pub jwt: Arc<JwtKeys>,
     pub events: EventBus,
     pub settings: Arc<Settings>,
@@ -71,10 +74,10 @@ pub fn attach_request_data(data: &mut Data, state: &AppState, caller: Caller, ca
     }
     data.insert(caller);
     let db = &state.db;
-    add(data, OrganizationLoader { db: db.clone() }, cache);
-    add(data, UserLoader { db: db.clone() }, cache);
+    add(data, OrganizationLoader { reads: state.reads.clone() }, cache);
+    add(data, UserLoader { reads: state.reads.clone() }, cache);
     add(data, MembersLoader { db: db.clone() }, cache);
-    add(data, CourseLoader { db: db.clone() }, cache);
+    add(data, CourseLoader { reads: state.reads.clone() }, cache);
     add(data, OfferingsLoader { db: db.clone() }, cache);
     add(data, CourseSkillsLoader { db: db.clone() }, cache);
     add(data, NeedSkillsLoader { db: db.clone() }, cache);

@@ -15,6 +15,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::db;
+use crate::db::reads::Reads;
 use crate::error::{ApiError, ApiResult};
 use crate::search::outbox;
 use crate::service::{access, json_list, skills, validate};
@@ -75,11 +76,11 @@ pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> ApiResult<Option<cours
 
 /// A course the caller may see: PUBLISHED and ARCHIVED ones are public, drafts only for members of
 /// the provider. Anything else is `NOT_FOUND`.
-pub async fn visible(db: &DatabaseConnection, caller: Option<Uuid>, id: Uuid) -> ApiResult<course::Model> {
-    let course = find(db, id).await?.ok_or_else(|| ApiError::not_found("course"))?;
+pub async fn visible(reads: &Reads, caller: Option<Uuid>, id: Uuid) -> ApiResult<course::Model> {
+    let course = reads.by_id::<course::Entity>(id).await?.ok_or_else(|| ApiError::not_found("course"))?;
     if course.status == CourseStatus::Draft {
         let member = match caller {
-            Some(user) => access::organizations_of(db, user).await?.contains(&course.provider_id),
+            Some(user) => access::organizations_of(reads.db(), user).await?.contains(&course.provider_id),
             None => false,
         };
         if !member {
@@ -758,22 +759,14 @@ async fn touch_course(txn: &DatabaseTransaction, id: Uuid) -> ApiResult<()> {
     Ok(())
 }
 
-pub async fn find_offering(
-    db: &DatabaseConnection,
-    caller: Option<Uuid>,
-    id: Uuid,
-) -> ApiResult<offering::Model> {
+pub async fn find_offering(reads: &Reads, caller: Option<Uuid>, id: Uuid) -> ApiResult<offering::Model> {
     let offering =
-        offering::Entity::find_by_id(id).one(db).await?.ok_or_else(|| ApiError::not_found("offering"))?;
-    visible(db, caller, offering.course_id).await.map_err(|_| ApiError::not_found("offering"))?;
+        reads.by_id::<offering::Entity>(id).await?.ok_or_else(|| ApiError::not_found("offering"))?;
+    visible(reads, caller, offering.course_id).await.map_err(|_| ApiError::not_found("offering"))?;
     Ok(offering)
 }
 
 // ---- loaders ----
-
-pub async fn by_ids(db: &DatabaseConnection, ids: &[Uuid]) -> ApiResult<Vec<course::Model>> {
-    Ok(course::Entity::find().filter(course::Column::Id.is_in(ids.iter().copied())).all(db).await?)
-}
 
 pub async fn offerings_of(db: &DatabaseConnection, course_ids: &[Uuid]) -> ApiResult<Vec<offering::Model>> {
     Ok(offering::Entity::find()

@@ -17,6 +17,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use crate::db::reads::Reads;
 use crate::error::{ApiError, ApiResult};
 use crate::matching::score::QuickScore;
 use crate::matching::{
@@ -624,13 +625,14 @@ pub async fn leads_for_provider(
 
 /// Open public needs ranked for one course; only its provider's members may ask.
 pub async fn matching_needs_for_course(
-    db: &DatabaseConnection,
+    reads: &Reads,
     caller: Uuid,
     course_id: Uuid,
     offset: usize,
     limit: usize,
 ) -> ApiResult<Vec<Lead>> {
-    let c = courses::visible(db, Some(caller), course_id).await?;
+    let db = reads.db();
+    let c = courses::visible(reads, Some(caller), course_id).await?;
     if organizations::role_of(db, c.provider_id, caller).await?.is_none() {
         return Err(ApiError::forbidden("only members of the course's provider may see its matching needs"));
     }
@@ -745,14 +747,15 @@ fn open_needs_with_skills(skill_ids: &[String]) -> SelectStatement {
 
 /// The estimated net cost per participant of an offering for a firm (members of the firm only).
 pub async fn funding_estimate(
-    db: &DatabaseConnection,
+    reads: &Reads,
     caller: Uuid,
     offering_id: Uuid,
     organization_id: Uuid,
 ) -> ApiResult<(offering::Model, FundingEstimate)> {
+    let db = reads.db();
     let org =
         access::member_of_kind(db, caller, organization_id, OrganizationKind::Firm, "organizationId").await?;
-    let run = courses::find_offering(db, Some(caller), offering_id).await?;
+    let run = courses::find_offering(reads, Some(caller), offering_id).await?;
     let facts = course_facts(db, &[run.course_id]).await?;
     let f = facts.get(&run.course_id).ok_or_else(|| ApiError::not_found("offering"))?;
     let c = candidate(f, Some(&RunRow::from(&run)));

@@ -4,7 +4,6 @@
 use chrono::Utc;
 use entity::membership::{self, MembershipRole};
 use entity::organization::{self, Bundesland, OrganizationKind};
-use entity::user;
 use sea_orm::{
     ActiveEnum, ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
     EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
@@ -588,20 +587,6 @@ pub async fn memberships_of_user(
     Ok(membership::Entity::find()
         .filter(membership::Column::UserId.eq(user_id))
         .order_by_asc(membership::Column::CreatedAt)
-        .all(db)
-        .await?)
-}
-
-pub async fn users_by_ids(db: &DatabaseConnection, ids: &[Uuid]) -> ApiResult<Vec<user::Model>> {
-    Ok(user::Entity::find().filter(user::Column::Id.is_in(ids.iter().copied())).all(db).await?)
-}
-
-pub async fn organizations_by_ids(
-    db: &DatabaseConnection,
-    ids: &[Uuid],
-) -> ApiResult<Vec<organization::Model>> {
-    Ok(organization::Entity::find()
-        .filter(organization::Column::Id.is_in(ids.iter().copied()))
         .all(db)
         .await?)
 }

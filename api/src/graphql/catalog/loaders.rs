@@ -8,11 +8,12 @@ use entity::{course, offering, skill};
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
+use crate::db::reads::Reads;
 use crate::graphql::organization::loaders::{LoadError, empty_lists};
 use crate::service::courses;
 
 pub struct CourseLoader {
-    pub db: DatabaseConnection,
+    pub reads: Reads,
 }
 
 impl Loader<Uuid> for CourseLoader {
@@ -20,7 +21,7 @@ impl Loader<Uuid> for CourseLoader {
     type Error = LoadError;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-        let rows = courses::by_ids(&self.db, keys).await.map_err(Arc::new)?;
+        let rows = self.reads.by_ids::<course::Entity>(keys).await.map_err(|e| Arc::new(e.into()))?;
         Ok(rows.into_iter().map(|c| (c.id, c)).collect())
     }
 }

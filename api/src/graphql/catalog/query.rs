@@ -61,13 +61,13 @@ impl CatalogQuery {
     async fn course(&self, ctx: &Context<'_>, id: ID) -> Result<Course> {
         let state = context::state(ctx)?;
         let caller = viewer(ctx).map(|v| v.user_id);
-        Ok(courses::visible(&state.db, caller, parse_id("id", &id)?).await?.into())
+        Ok(courses::visible(&state.reads, caller, parse_id("id", &id)?).await?.into())
     }
 
     /// One offering, when its course is visible to you.
     async fn offering(&self, ctx: &Context<'_>, id: ID) -> Result<Offering> {
         let state = context::state(ctx)?;
         let caller = viewer(ctx).map(|v| v.user_id);
-        Ok(courses::find_offering(&state.db, caller, parse_id("id", &id)?).await?.into())
+        Ok(courses::find_offering(&state.reads, caller, parse_id("id", &id)?).await?.into())
     }
 }

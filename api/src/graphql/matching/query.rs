@@ -72,7 +72,7 @@ impl MatchingQuery {
         let page = OffsetPage::parse(first, after.as_deref())?;
         let course = parse_id("courseId", &course_id)?;
         let (offset, limit) = (page.offset as usize, page.first as usize + 1);
-        let leads = matching::matching_needs_for_course(&state.db, caller, course, offset, limit).await?;
+        let leads = matching::matching_needs_for_course(&state.reads, caller, course, offset, limit).await?;
         Ok(lead_page(page, leads))
     }
 
@@ -88,7 +88,7 @@ impl MatchingQuery {
         let state = context::state(ctx)?;
         let offering = parse_id("offeringId", &offering_id)?;
         let org = parse_id("organizationId", &organization_id)?;
-        let (run, estimate) = matching::funding_estimate(&state.db, caller, offering, org).await?;
+        let (run, estimate) = matching::funding_estimate(&state.reads, caller, offering, org).await?;
         Ok(OfferingFundingEstimate { offering: run.into(), estimate: estimate.into() })
     }
 }

@@ -78,7 +78,7 @@ impl Offer {
     async fn offering(&self, ctx: &Context<'_>) -> Result<Option<Offering>> {
         let Some(id) = self.model.offering_id else { return Ok(None) };
         let state = context::state(ctx)?;
-        match courses::find_offering(&state.db, None, id).await {
+        match courses::find_offering(&state.reads, None, id).await {
             Ok(run) => Ok(Some(run.into())),
             // Its course is no longer public.
             Err(ApiError::NotFound(_)) => Ok(None),

@@ -8,6 +8,7 @@ use entity::{membership, organization, user};
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
+use crate::db::reads::Reads;
 use crate::error::ApiError;
 use crate::service::organizations;
 
@@ -15,7 +16,7 @@ use crate::service::organizations;
 pub type LoadError = Arc<ApiError>;
 
 pub struct OrganizationLoader {
-    pub db: DatabaseConnection,
+    pub reads: Reads,
 }
 
 impl Loader<Uuid> for OrganizationLoader {
@@ -23,13 +24,13 @@ impl Loader<Uuid> for OrganizationLoader {
     type Error = LoadError;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-        let rows = organizations::organizations_by_ids(&self.db, keys).await.map_err(Arc::new)?;
+        let rows = self.reads.by_ids::<organization::Entity>(keys).await.map_err(|e| Arc::new(e.into()))?;
         Ok(rows.into_iter().map(|o| (o.id, o)).collect())
     }
 }
 
 pub struct UserLoader {
-    pub db: DatabaseConnection,
+    pub reads: Reads,
 }
 
 impl Loader<Uuid> for UserLoader {
@@ -37,7 +38,7 @@ impl Loader<Uuid> for UserLoader {
     type Error = LoadError;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-        let rows = organizations::users_by_ids(&self.db, keys).await.map_err(Arc::new)?;
+        let rows = self.reads.by_ids::<user::Entity>(keys).await.map_err(|e| Arc::new(e.into()))?;
         Ok(rows.into_iter().map(|u| (u.id, u)).collect())
     }
 }
