@@ -102,9 +102,12 @@ async fn depth_complexity_and_batch_limits_hold() {
 
     // 101 aliases of one field, and one field repeated 1000 times: refused before validation.
     let aliases: String = (0..101).map(|i| format!("a{i}: skillCategories {{ id }} ")).collect();
-    let body = app.gql(None, &format!("{{ {aliases} }}"), json!({})).await;
-    assert_eq!(error_code(&body), "GRAPHQL_VALIDATION_FAILED", "{body}");
-    assert!(body["errors"][0]["message"].as_str().is_some_and(|m| m.contains("aliases")), "{body}");
+    for _ in 0..2 {
+        // Again: a refused document is not kept parsed.
+        let body = app.gql(None, &format!("{{ {aliases} }}"), json!({})).await;
+        assert_eq!(error_code(&body), "GRAPHQL_VALIDATION_FAILED", "{body}");
+        assert!(body["errors"][0]["message"].as_str().is_some_and(|m| m.contains("aliases")), "{body}");
+    }
     let repeated = "id ".repeat(1000);
     let body = app.gql(None, &format!("{{ skillCategories {{ {repeated} }} }}"), json!({})).await;
     assert_eq!(error_code(&body), "GRAPHQL_VALIDATION_FAILED", "{body}");

@@ -11,13 +11,14 @@
 //!
 //! On PostgreSQL, and for an in-memory SQLite database, every read goes through the pool.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rusqlite::OpenFlags;
-use rusqlite::types::{Value as SqlValue, ValueRef};
+use rusqlite::types::ValueRef;
 use sea_orm::sea_query::Value;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ColumnType, DatabaseConnection, DbBackend, DbErr, EntityTrait, IdenStatic,
@@ -48,9 +49,8 @@ impl Reads {
             return Ok(Vec::new());
         }
         let key = primary_key::<E>()?;
-        let query = E::find().filter(key.is_in(ids.iter().copied()));
         if let Some(local) = &self.local {
-            match local.read::<E>(query.clone()) {
+            match local.read::<E>(key, ids) {
                 Ok(rows) => return Ok(rows),
                 Err(error) => {
                     local.fallbacks.fetch_add(1, Ordering::Relaxed);
@@ -58,7 +58,7 @@ impl Reads {
                 }
             }
         }
-        query.all(&self.db).await
+        E::find().filter(key.is_in(ids.iter().copied())).all(&self.db).await
     }
 
     /// One row by id.
@@ -99,11 +99,16 @@ fn primary_key<E: EntityTrait>() -> Result<E::Column, DbErr> {
     }
 }
 
+/// Reads of more ids build their SQL each time, so that the kept statements stay few.
+const SQL_KEPT_UP_TO: usize = 100;
+
 /// Read-only connections to one SQLite file, opened on first use and kept for reuse. A read holds
 /// one for its few microseconds, so there are never more than threads reading at once.
 struct LocalReads {
     path: PathBuf,
     idle: Mutex<Vec<rusqlite::Connection>>,
+    /// The SQL of a read, by table and number of ids (up to [`SQL_KEPT_UP_TO`]): built once.
+    sql: Mutex<HashMap<(&'static str, usize), Arc<str>>>,
     fallbacks: AtomicU64,
 }
 
@@ -113,7 +118,12 @@ impl LocalReads {
         if file.is_empty() || file.contains(":memory:") || url.contains("mode=memory") {
             return None;
         }
-        Some(Self { path: PathBuf::from(file), idle: Mutex::new(Vec::new()), fallbacks: AtomicU64::new(0) })
+        Some(Self {
+            path: PathBuf::from(file),
+            idle: Mutex::new(Vec::new()),
+            sql: Mutex::default(),
+            fallbacks: AtomicU64::new(0),
+        })
     }
 
     fn checkout(&self) -> rusqlite::Result<rusqlite::Connection> {
@@ -138,25 +148,49 @@ impl LocalReads {
         }
     }
 
-    fn read<E>(&self, query: sea_orm::Select<E>) -> Result<Vec<E::Model>, DbErr>
+    fn read<E>(&self, key: E::Column, ids: &[Uuid]) -> Result<Vec<E::Model>, DbErr>
     where
         E: EntityTrait,
         E::ActiveModel: TryIntoModel<E::Model>,
     {
-        let statement = query.build(DbBackend::Sqlite);
-        let params = statement
-            .values
-            .map(|values| values.0.into_iter().map(parameter).collect::<Result<Vec<_>, _>>())
-            .transpose()?
-            .unwrap_or_default();
+        let sql = self.sql::<E>(key, ids)?;
+        // Bound as sqlx binds a UUID for SQLite: its 16 bytes.
+        let params = ids.iter().map(|id| id.as_bytes().as_slice());
         let conn = self.checkout().map_err(sqlite_err)?;
-        let rows = rows::<E>(&conn, &statement.sql, params);
+        let rows = rows::<E>(&conn, &sql, params);
         self.checkin(conn);
         rows
     }
+
+    fn sql<E: EntityTrait>(&self, key: E::Column, ids: &[Uuid]) -> Result<Arc<str>, DbErr> {
+        let slot = (E::default().table_name(), ids.len());
+        if let Some(sql) = self.sql.lock().ok().and_then(|cache| cache.get(&slot).cloned()) {
+            return Ok(sql);
+        }
+        let statement = E::find().filter(key.is_in(ids.iter().copied())).build(DbBackend::Sqlite);
+        let placeholders = statement.values.map_or(0, |values| values.0.len());
+        if placeholders != ids.len() {
+            return Err(DbErr::Custom(format!(
+                "{}: {placeholders} parameters for {} ids",
+                statement.sql,
+                ids.len()
+            )));
+        }
+        let sql: Arc<str> = statement.sql.into();
+        if ids.len() <= SQL_KEPT_UP_TO
+            && let Ok(mut cache) = self.sql.lock()
+        {
+            cache.insert(slot, sql.clone());
+        }
+        Ok(sql)
+    }
 }
 
-fn rows<E>(conn: &rusqlite::Connection, sql: &str, params: Vec<SqlValue>) -> Result<Vec<E::Model>, DbErr>
+fn rows<'a, E>(
+    conn: &rusqlite::Connection,
+    sql: &str,
+    params: impl IntoIterator<Item = &'a [u8]>,
+) -> Result<Vec<E::Model>, DbErr>
 where
     E: EntityTrait,
     E::ActiveModel: TryIntoModel<E::Model>,
@@ -183,18 +217,6 @@ where
 
 fn sqlite_err(e: rusqlite::Error) -> DbErr {
     DbErr::Custom(format!("SQLite: {e}"))
-}
-
-/// A query parameter, encoded as sqlx encodes it for SQLite.
-fn parameter(value: Value) -> Result<SqlValue, DbErr> {
-    Ok(match value {
-        Value::Uuid(Some(u)) => SqlValue::Blob(u.as_bytes().to_vec()),
-        Value::String(Some(s)) => SqlValue::Text(s),
-        Value::Int(Some(i)) => SqlValue::Integer(i.into()),
-        Value::BigInt(Some(i)) => SqlValue::Integer(i),
-        Value::Bool(Some(b)) => SqlValue::Integer(b.into()),
-        other => return Err(DbErr::Custom(format!("no local encoding for the parameter {other:?}"))),
-    })
 }
 
 /// A stored value as the column type's variant: `None` when it does not decode.

@@ -3,7 +3,7 @@
 //! Checked right after parsing, before validation, for HTTP and WebSocket alike. Also the per-caller
 //! rate limit, charged by the cost validation computes.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use async_graphql::extensions::{
     Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextValidation,
@@ -11,39 +11,46 @@ use async_graphql::extensions::{
 use async_graphql::parser::types::{ExecutableDocument, OperationType, Selection, SelectionSet};
 use async_graphql::{ErrorExtensionValues, ServerError, ServerResult, ValidationResult, Variables};
 
+use hashlink::LruCache;
+
 use crate::ratelimit::{Principal, RateLimiter};
 
 /// Marks a request made with a `READ` API key: mutations and subscriptions are refused.
 #[derive(Debug, Clone, Copy)]
 pub struct ReadOnlyCaller;
 
-#[derive(Debug, Clone, Copy)]
+/// The alias and field limits, and a cache of parsed documents that passed them.
+#[derive(Clone)]
 pub struct QueryShape {
     pub max_aliases: usize,
     pub max_fields: usize,
+    parsed: Arc<Mutex<LruCache<String, Arc<ExecutableDocument>>>>,
 }
 
-impl ExtensionFactory for QueryShape {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(*self)
+/// Documents kept parsed: clients send the same few query texts with different variables.
+const PARSED_DOCUMENTS: usize = 512;
+/// Longer query texts are parsed every time.
+const PARSED_MAX_LEN: usize = 16 * 1024;
+
+impl QueryShape {
+    pub fn new(max_aliases: usize, max_fields: usize) -> Self {
+        Self { max_aliases, max_fields, parsed: Arc::new(Mutex::new(LruCache::new(PARSED_DOCUMENTS))) }
     }
-}
 
-#[async_trait::async_trait]
-impl Extension for QueryShape {
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let document = next.run(ctx, query, variables).await?;
-        if ctx.data_opt::<ReadOnlyCaller>().is_some()
-            && document.operations.iter().any(|(_, op)| op.node.ty != OperationType::Query)
+    fn cached(&self, query: &str) -> Option<ExecutableDocument> {
+        let mut parsed = self.parsed.lock().ok()?;
+        parsed.get(query).map(|document| ExecutableDocument::clone(document))
+    }
+
+    fn keep(&self, query: &str, document: &ExecutableDocument) {
+        if query.len() <= PARSED_MAX_LEN
+            && let Ok(mut parsed) = self.parsed.lock()
         {
-            return Err(coded("this API key may only read (scope READ): queries only", "FORBIDDEN").0);
+            parsed.insert(query.to_owned(), Arc::new(document.clone()));
         }
+    }
+
+    fn check(&self, document: &ExecutableDocument) -> ServerResult<()> {
         let mut counts = Counts::default();
         for (_, operation) in document.operations.iter() {
             counts.add(&operation.node.selection_set.node);
@@ -62,6 +69,41 @@ impl Extension for QueryShape {
                 "the query selects {} fields; at most {} are allowed",
                 counts.fields, self.max_fields
             )));
+        }
+        Ok(())
+    }
+}
+
+impl ExtensionFactory for QueryShape {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(self.clone())
+    }
+}
+
+#[async_trait::async_trait]
+impl Extension for QueryShape {
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        // A document seen before has passed the shape limits; parsing it again would cost more than
+        // the rest of a small query.
+        let document = match self.cached(query) {
+            Some(document) => document,
+            None => {
+                let document = next.run(ctx, query, variables).await?;
+                self.check(&document)?;
+                self.keep(query, &document);
+                document
+            }
+        };
+        if ctx.data_opt::<ReadOnlyCaller>().is_some()
+            && document.operations.iter().any(|(_, op)| op.node.ty != OperationType::Query)
+        {
+            return Err(coded("this API key may only read (scope READ): queries only", "FORBIDDEN").0);
         }
         Ok(document)
     }

@@ -77,7 +77,7 @@ pub fn schema_builder(
         .limit_complexity(limits.max_complexity)
         .limit_recursive_depth(limits.max_recursive_depth)
         .limit_directives(8)
-        .extension(limits::QueryShape { max_aliases: limits.max_aliases, max_fields: limits.max_fields });
+        .extension(limits::QueryShape::new(limits.max_aliases, limits.max_fields));
     if options.introspection { builder } else { builder.disable_introspection().disable_suggestions() }
 }
 
