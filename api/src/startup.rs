@@ -78,8 +78,9 @@ impl Application {
         let shutdown = Shutdown::default();
         let metrics = Arc::new(crate::metrics::Metrics::default());
         let mut workers = Vec::new();
+        let indexing_wake = Arc::new(Notify::new());
         if settings.search.worker {
-            let worker = Worker::new(db.clone(), search.clone(), indexing.clone());
+            let worker = Worker::new(db.clone(), search.clone(), indexing.clone(), indexing_wake.clone());
             workers.push(tokio::spawn(worker.run(shutdown.stop_signal())));
         }
         let events = EventBus::for_database(&db);
@@ -108,6 +109,7 @@ impl Application {
             search,
             indexing,
             alerts_wake,
+            indexing_wake,
             metrics,
         };
         let schema = build_schema(state.clone(), options);

@@ -210,7 +210,8 @@ async fn time_to_search(
     changes: usize,
 ) -> anyhow::Result<Vec<Duration>> {
     use entity::course;
-    let worker = Worker::new(db.clone(), backend.clone(), Arc::new(IndexingStats::default()));
+    let wake = Arc::new(tokio::sync::Notify::new());
+    let worker = Worker::new(db.clone(), backend.clone(), Arc::new(IndexingStats::default()), wake.clone());
     let handle = tokio::spawn(worker.run(api::shutdown::Stop::never()));
     let ids: Vec<Uuid> = course::Entity::find()
         .filter(course::Column::Status.eq(course::CourseStatus::Published))
@@ -233,6 +234,8 @@ async fn time_to_search(
         outbox::enqueue(&txn, [*id]).await.map_err(|e| anyhow::anyhow!("{}", e.message()))?;
         txn.commit().await?;
         let started = Instant::now();
+        // As the server does after a mutation.
+        wake.notify_one();
         let request = SearchRequest { query: word.clone(), limit: 5, ..SearchRequest::default() };
         loop {
             let found = backend.search(&request).await.map_err(|e| anyhow::anyhow!("{e}"))?;

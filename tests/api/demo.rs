@@ -123,6 +123,7 @@ async fn a_page_of_courses_with_relations_costs_at_most_four_statements() {
         search: Arc::new(search),
         indexing: Arc::default(),
         alerts_wake: Arc::default(),
+        indexing_wake: Arc::default(),
         metrics: Arc::default(),
     };
     let schema = build_schema(state.clone(), SchemaOptions { introspection: true });

@@ -34,15 +34,11 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub search: Backend,
     pub indexing: Arc<IndexingStats>,
-    /// Wakes this instance's alert dispatcher after a write recorded an alert event.
+    /// Wake this instance's alert dispatcher and search indexing worker after a mutation (see
+    /// [`crate::graphql::wake`]).
     pub alerts_wake: Arc<tokio::sync::Notify>,
+    pub indexing_wake: Arc<tokio::sync::Notify>,
     pub metrics: Arc<crate::metrics::Metrics>,
-}
-
-impl AppState {
-    pub fn wake_alerts(&self) {
-        self.alerts_wake.notify_one();
-    }
 }
 
 /// The client's address as the server saw it (the TCP peer), for sign-in throttling.

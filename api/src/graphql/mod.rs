@@ -12,6 +12,7 @@ pub mod organization;
 pub mod pagination;
 pub mod search;
 pub mod skill;
+pub mod wake;
 pub mod webhook;
 
 use async_graphql::{MergedObject, MergedSubscription, Schema, SchemaBuilder};
@@ -76,15 +77,20 @@ pub fn schema_builder(
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
         .limit_recursive_depth(limits.max_recursive_depth)
-        .limit_directives(8)
-        .extension(limits::QueryShape::new(limits.max_aliases, limits.max_fields));
+        .limit_directives(8);
     if options.introspection { builder } else { builder.disable_introspection().disable_suggestions() }
 }
 
 pub fn build_schema(state: AppState, options: SchemaOptions) -> AppSchema {
     let limits = state.settings.limits.clone();
     let limiter = std::sync::Arc::new(crate::ratelimit::RateLimiter::new(limits.quotas()));
-    let builder = schema_builder(&limits, options).extension(limits::RateLimit(limiter));
+    // Outermost first: the wake-up sees every parsed document, also those the shape check kept.
+    let builder = schema_builder(&limits, options)
+        .extension(wake::WakeWorkers {
+            workers: vec![state.alerts_wake.clone(), state.indexing_wake.clone()],
+        })
+        .extension(limits::QueryShape::new(limits.max_aliases, limits.max_fields))
+        .extension(limits::RateLimit(limiter));
     let builder = if state.settings.diagnostics { builder.extension(limits::PanicProbe) } else { builder };
     builder.data(state).finish()
 }

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use sea_orm::DatabaseConnection;
+use tokio::sync::Notify;
 use uuid::Uuid;
 
 use super::{Backend, document, outbox};
@@ -15,8 +16,9 @@ use crate::shutdown::Stop;
 
 /// Documents per batch at most.
 pub const BATCH: u64 = 1000;
-/// How often an idle worker looks for work: a change waits at most this long before its batch
-/// starts (well inside the 250 ms batching window).
+/// How often an idle worker looks for work: a change another instance made waits at most this long
+/// before its batch starts (well inside the 250 ms batching window); this instance's mutations wake
+/// it at once.
 pub const POLL: Duration = Duration::from_millis(100);
 const LEASE_SECS: i64 = 60;
 
@@ -33,12 +35,19 @@ pub struct Worker {
     pub db: DatabaseConnection,
     pub backend: Backend,
     pub stats: Arc<IndexingStats>,
+    /// Woken after this instance's mutations, so that their changes need not wait for the poll.
+    pub wake: Arc<Notify>,
     pub id: String,
 }
 
 impl Worker {
-    pub fn new(db: DatabaseConnection, backend: Backend, stats: Arc<IndexingStats>) -> Self {
-        Self { db, backend, stats, id: format!("worker-{}", Uuid::now_v7().simple()) }
+    pub fn new(
+        db: DatabaseConnection,
+        backend: Backend,
+        stats: Arc<IndexingStats>,
+        wake: Arc<Notify>,
+    ) -> Self {
+        Self { db, backend, stats, wake, id: format!("worker-{}", Uuid::now_v7().simple()) }
     }
 
     /// Runs until `stop` fires; a batch in hand is finished first.
@@ -46,7 +55,12 @@ impl Worker {
         let mut pruned_at = std::time::Instant::now();
         while !stop.is_stopping() {
             let stopping = match self.drain_once().await {
-                Ok(0) => stop.sleep(POLL).await,
+                Ok(0) => {
+                    tokio::select! {
+                        stopping = stop.sleep(POLL) => stopping,
+                        _ = self.wake.notified() => false,
+                    }
+                }
                 Ok(_) => false,
                 Err(wait) => stop.sleep(wait).await,
             };

@@ -51,7 +51,6 @@ impl NeedMutation {
         let state = context::state(ctx)?;
         let id = parse_id("id", &id)?;
         let changed = needs::change_status(&state.db, caller, id, expected_version, status.into()).await?;
-        state.wake_alerts();
         Ok(changed.into())
     }
 

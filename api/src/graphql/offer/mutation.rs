@@ -26,7 +26,6 @@ impl OfferMutation {
         let need = parse_id("needId", &need_id)?;
         let firm = parse_id("organizationId", &organization_id)?;
         let updated = pooling::join(&state.db, caller, need, firm, participants, note).await?;
-        state.wake_alerts();
         Ok(updated.into())
     }
 
@@ -42,7 +41,6 @@ impl OfferMutation {
         let need = parse_id("needId", &need_id)?;
         let firm = parse_id("organizationId", &organization_id)?;
         let updated = pooling::leave(&state.db, caller, need, firm).await?;
-        state.wake_alerts();
         Ok(updated.into())
     }
 
@@ -65,7 +63,6 @@ impl OfferMutation {
             message: input.message,
         };
         let offer = offers::submit(&state.db, caller, new).await?;
-        state.wake_alerts();
         Ok(offer.into())
     }
 
@@ -75,7 +72,6 @@ impl OfferMutation {
         let caller = require_user(ctx)?;
         let state = context::state(ctx)?;
         let offer = offers::accept(&state.db, caller, parse_id("offerId", &offer_id)?).await?;
-        state.wake_alerts();
         Ok(offer.into())
     }
 
@@ -84,7 +80,6 @@ impl OfferMutation {
         let caller = require_user(ctx)?;
         let state = context::state(ctx)?;
         let offer = offers::decline(&state.db, caller, parse_id("offerId", &offer_id)?).await?;
-        state.wake_alerts();
         Ok(offer.into())
     }
 
@@ -93,7 +88,6 @@ impl OfferMutation {
         let caller = require_user(ctx)?;
         let state = context::state(ctx)?;
         let offer = offers::withdraw(&state.db, caller, parse_id("offerId", &offer_id)?).await?;
-        state.wake_alerts();
         Ok(offer.into())
     }
 }
