@@ -1,4 +1,4 @@
-//! Reads by primary key: a course, an organization, a user.
+//! Reads by primary key: a course, an offering, an organization, a user.
 //!
 //! On a SQLite file they run on the calling thread through their own read-only rusqlite
 //! connections. sqlx runs every SQLite statement on a per-connection thread and hands the
@@ -39,6 +39,11 @@ impl Reads {
         Self { db, local: LocalReads::for_url(url).map(Arc::new) }
     }
 
+    /// Every read through the pool, as on PostgreSQL.
+    pub fn pool(db: DatabaseConnection) -> Self {
+        Self { db, local: None }
+    }
+
     /// The rows with these ids, in no particular order; unknown ids are left out.
     pub async fn by_ids<E>(&self, ids: &[Uuid]) -> Result<Vec<E::Model>, DbErr>
     where
@@ -68,11 +73,6 @@ impl Reads {
         E::ActiveModel: TryIntoModel<E::Model>,
     {
         Ok(self.by_ids::<E>(&[id]).await?.pop())
-    }
-
-    /// Every read through the pool, as on PostgreSQL.
-    pub fn pool(db: DatabaseConnection) -> Self {
-        Self { db, local: None }
     }
 
     /// The pool, for everything else the reader of a row goes on to ask.

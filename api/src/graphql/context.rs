@@ -27,7 +27,7 @@ use crate::search::worker::IndexingStats;
 #[derive(Clone)]
 pub struct AppState {
     pub db: DatabaseConnection,
-    /// Rows by id: courses, organizations, users (see [`Reads`]).
+    /// Rows by id: courses, offerings, organizations, users (see [`Reads`]).
     pub reads: Reads,
     pub jwt: Arc<JwtKeys>,
     pub events: EventBus,
