@@ -64,6 +64,7 @@ pub struct Gauges {
     pub search_outbox_pending: u64,
     pub search_outbox_lag_seconds: f64,
     pub last_time_to_search_ms: u64,
+    pub local_read_fallbacks: u64,
 }
 
 /// A client-chosen operation name made safe as a label value.
@@ -144,6 +145,11 @@ impl Metrics {
                 gauges.pool_connections as f64,
             ),
             ("bildungsmarkt_db_pool_idle", "Idle database connections.", gauges.pool_idle as f64),
+            (
+                "bildungsmarkt_db_local_read_fallbacks",
+                "Reads by id that failed on the SQLite file and went through the pool, since start.",
+                gauges.local_read_fallbacks as f64,
+            ),
             (
                 "bildungsmarkt_search_outbox_pending",
                 "Search outbox rows waiting.",

@@ -704,6 +704,7 @@ async fn metrics_page(state: web::Data<AppState>) -> HttpResponse {
             .indexing
             .last_time_to_search_ms
             .load(std::sync::atomic::Ordering::Relaxed),
+        local_read_fallbacks: state.reads.fallbacks(),
     };
     HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(state.metrics.render(gauges))
 }

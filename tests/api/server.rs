@@ -197,6 +197,7 @@ async fn metrics_count_operations_and_error_codes_in_prometheus_format() {
     ] {
         assert!(text.contains(gauge), "{gauge} missing");
     }
+    assert!(text.contains("bildungsmarkt_db_local_read_fallbacks 0"), "{text}");
 }
 
 #[tokio::test]
