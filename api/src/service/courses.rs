@@ -70,10 +70,6 @@ pub struct CourseFilter {
     pub max_price_cents: Option<i64>,
 }
 
-pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> ApiResult<Option<course::Model>> {
-    Ok(course::Entity::find_by_id(id).one(db).await?)
-}
-
 /// A course the caller may see: PUBLISHED and ARCHIVED ones are public, drafts only for members of
 /// the provider. Anything else is `NOT_FOUND`.
 pub async fn visible(reads: &Reads, caller: Option<Uuid>, id: Uuid) -> ApiResult<course::Model> {
