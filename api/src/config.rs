@@ -111,6 +111,8 @@ pub struct Limits {
     pub max_depth: usize,
     pub max_complexity: usize,
     pub max_recursive_depth: usize,
+    /// Directives on one field.
+    pub max_directives: usize,
     pub max_body_bytes: usize,
     /// Aliased fields per document.
     pub max_aliases: usize,
@@ -178,6 +180,7 @@ impl Default for Limits {
             max_depth: 12,
             max_complexity: 5_000,
             max_recursive_depth: 32,
+            max_directives: 8,
             max_body_bytes: 1024 * 1024,
             max_aliases: 50,
             max_fields: 500,
@@ -301,6 +304,9 @@ impl Settings {
         }
         if let Some(v) = get("APP_MAX_RECURSIVE_DEPTH") {
             self.limits.max_recursive_depth = parse_num("APP_MAX_RECURSIVE_DEPTH", &v)?;
+        }
+        if let Some(v) = get("APP_MAX_DIRECTIVES") {
+            self.limits.max_directives = parse_num("APP_MAX_DIRECTIVES", &v)?;
         }
         if let Some(v) = get("APP_MAX_ALIASES") {
             self.limits.max_aliases = parse_num("APP_MAX_ALIASES", &v)?;

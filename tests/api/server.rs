@@ -240,3 +240,15 @@ async fn batching_can_be_turned_off() {
     assert_error(&body, "BAD_USER_INPUT", Some("body"));
     app.gql_ok(None, "{ skillCategories { id } }", json!({})).await;
 }
+
+#[tokio::test]
+async fn directives_per_field_are_limited_as_configured() {
+    let two = "{ skillCategories @include(if: true) @skip(if: false) { id } }";
+    let app = spawn_app().await;
+    app.gql_ok(None, two, json!({})).await;
+    let strict = spawn_app_with(|s| s.limits.max_directives = 1).await;
+    let body = strict.gql(None, two, json!({})).await;
+    assert_eq!(error_code(&body), "GRAPHQL_VALIDATION_FAILED", "{body}");
+    assert!(body["errors"][0]["message"].as_str().is_some_and(|m| m.contains("directives")), "{body}");
+    strict.gql_ok(None, "{ skillCategories @include(if: true) { id } }", json!({})).await;
+}

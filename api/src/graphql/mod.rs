@@ -77,7 +77,7 @@ pub fn schema_builder(
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
         .limit_recursive_depth(limits.max_recursive_depth)
-        .limit_directives(8);
+        .limit_directives(limits.max_directives);
     if options.introspection { builder } else { builder.disable_introspection().disable_suggestions() }
 }
 
