@@ -157,9 +157,10 @@ impl LocalReads {
         // Bound as sqlx binds a UUID for SQLite: its 16 bytes.
         let params = ids.iter().map(|id| id.as_bytes().as_slice());
         let conn = self.checkout().map_err(sqlite_err)?;
-        let rows = rows::<E>(&conn, &sql, params);
+        let rows = rows::<E>(&conn, &sql, params)?;
+        // A connection that failed is closed, not reused: the next read opens a fresh one.
         self.checkin(conn);
-        rows
+        Ok(rows)
     }
 
     fn sql<E: EntityTrait>(&self, key: E::Column, ids: &[Uuid]) -> Result<Arc<str>, DbErr> {
