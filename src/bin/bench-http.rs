@@ -3,7 +3,8 @@
 //! process — over loopback. Reports req/s, p50 and p99 for
 //! (a) a raw actix-web JSON route in the same binary (`APP_DIAGNOSTICS`, off unless benchmarking),
 //! (b) `{ course(id) { title } }`, (c) `courses(first: 20)` with relations, (d) `searchCourses`,
-//! (e) `matchesForNeed`, each as a ratio to (a), and the server's memory (RSS).
+//! (e) `matchesForNeed`, each as a ratio to (a); the server's CPU time per request (wrk shares the
+//! cores, so this is the server's own cost, apart from the load generator's); and its memory (RSS).
 //!
 //! `cargo run --release --bin bench-http -- --courses 100000` (needs `wrk`: `apt-get install wrk`)
 
@@ -63,6 +64,9 @@ struct Measured {
     p50_ms: f64,
     p99_ms: f64,
     failed: u64,
+    requests: u64,
+    /// The server's CPU time per request (all its threads), in µs.
+    server_cpu_us: f64,
 }
 
 #[tokio::main]
@@ -234,7 +238,10 @@ async fn measure(
         std::fs::write(&script, lua(scenario))?;
         let url = format!("{base}{}", scenario.path);
         wrk(args, &url, &script, 2)?;
-        let measured = wrk(args, &url, &script, args.seconds)?;
+        let cpu_before = cpu_ns(server.id())?;
+        let mut measured = wrk(args, &url, &script, args.seconds)?;
+        let cpu = cpu_ns(server.id())?.saturating_sub(cpu_before);
+        measured.server_cpu_us = cpu as f64 / 1000.0 / measured.requests.max(1) as f64;
         results.push((scenario.name, measured));
     }
     let rss = rss_kib(server.id(), "VmRSS")?;
@@ -245,17 +252,19 @@ async fn measure(
         "\nwrk: {} thread(s), {} connections, {} s per scenario after 2 s warm-up; server in production mode\n",
         args.threads, args.connections, args.seconds
     );
-    println!("| scenario | req/s | p50 | p99 | req/s ÷ (a) |");
-    println!("|---|---|---|---|---|");
-    let raw = results.first().map(|(_, m)| m.requests_per_sec).unwrap_or(1.0);
+    println!("| scenario | req/s | p50 | p99 | req/s ÷ (a) | server CPU per request | (a)'s ÷ this |");
+    println!("|---|---|---|---|---|---|---|");
+    let (raw, raw_cpu) = results.first().map_or((1.0, 1.0), |(_, m)| (m.requests_per_sec, m.server_cpu_us));
     for (name, m) in &results {
         let failed = if m.failed > 0 { format!(" ({} failed)", m.failed) } else { String::new() };
         println!(
-            "| {name} | {:.0}{failed} | {:.2} ms | {:.2} ms | {:.2} |",
+            "| {name} | {:.0}{failed} | {:.2} ms | {:.2} ms | {:.2} | {:.1} µs | {:.2} |",
             m.requests_per_sec,
             m.p50_ms,
             m.p99_ms,
-            m.requests_per_sec / raw
+            m.requests_per_sec / raw,
+            m.server_cpu_us,
+            raw_cpu / m.server_cpu_us
         );
     }
     println!(
@@ -336,10 +345,12 @@ fn parse_wrk(text: &str) -> anyhow::Result<Measured> {
     let mut requests_per_sec = None;
     let (mut p50, mut p99) = (None, None);
     let mut failed = 0;
+    let mut requests = None;
     for line in text.lines() {
         let words: Vec<&str> = line.split_whitespace().collect();
         match words.as_slice() {
             ["Requests/sec:", value] => requests_per_sec = value.parse().ok(),
+            [n, "requests", "in", ..] => requests = n.parse().ok(),
             ["50%", value] => p50 = millis(value),
             ["99%", value] => p99 = millis(value),
             ["Non-2xx", "or", "3xx", "responses:", n] => failed += n.parse::<u64>().unwrap_or(0),
@@ -354,6 +365,8 @@ fn parse_wrk(text: &str) -> anyhow::Result<Measured> {
         p50_ms: p50.context("no 50% latency")?,
         p99_ms: p99.context("no 99% latency")?,
         failed,
+        requests: requests.context("no request count")?,
+        server_cpu_us: 0.0,
     })
 }
 
@@ -371,6 +384,18 @@ fn millis(value: &str) -> Option<f64> {
     }
 }
 
+/// CPU time the process has used so far, all its threads, in ns (`/proc/<pid>/task/*/schedstat`).
+fn cpu_ns(pid: u32) -> anyhow::Result<u64> {
+    let mut total = 0;
+    for task in std::fs::read_dir(format!("/proc/{pid}/task"))? {
+        let Ok(schedstat) = std::fs::read_to_string(task?.path().join("schedstat")) else {
+            continue; // a thread that ended meanwhile
+        };
+        total += schedstat.split_whitespace().next().and_then(|ns| ns.parse::<u64>().ok()).unwrap_or(0);
+    }
+    Ok(total)
+}
+
 /// A `/proc/<pid>/status` field in KiB.
 fn rss_kib(pid: u32, field: &str) -> anyhow::Result<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
@@ -380,4 +405,36 @@ fn rss_kib(pid: u32, field: &str) -> anyhow::Result<u64> {
         .and_then(|v| v.split_whitespace().next())
         .and_then(|v| v.parse().ok())
         .with_context(|| format!("no {field} for process {pid}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_wrk_output() {
+        let text = "Running 10s test @ http://127.0.0.1:1/graphql
+  1 threads and 32 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency     1.71ms    1.02ms  21.45ms   80.12%
+    Req/Sec    17.11k     1.20k   19.01k    71.00%
+  Latency Distribution
+     50%    1.71ms
+     75%    2.10ms
+     90%    2.90ms
+     99%    6.84ms
+  170310 requests in 10.00s, 44.35MB read
+  Non-2xx or 3xx responses: 3
+Requests/sec:  17031.00
+Transfer/sec:      4.43MB
+";
+        let measured = parse_wrk(text).expect("a complete wrk output");
+        assert_eq!(measured.requests, 170_310);
+        assert_eq!(measured.failed, 3);
+        assert!((measured.requests_per_sec - 17_031.0).abs() < 1e-9);
+        assert!((measured.p50_ms - 1.71).abs() < 1e-9 && (measured.p99_ms - 6.84).abs() < 1e-9);
+        assert!((millis("812.00us").expect("µs") - 0.812).abs() < 1e-9);
+        assert!((millis("2.01s").expect("s") - 2010.0).abs() < 1e-9);
+        assert_eq!(millis("3 parsecs"), None);
+    }
 }
