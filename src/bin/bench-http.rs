@@ -65,8 +65,6 @@ struct Measured {
     p99_ms: f64,
     failed: u64,
     requests: u64,
-    /// The server's CPU time per request (all its threads), in µs.
-    server_cpu_us: f64,
 }
 
 #[tokio::main]
@@ -239,10 +237,11 @@ async fn measure(
         let url = format!("{base}{}", scenario.path);
         wrk(args, &url, &script, 2)?;
         let cpu_before = cpu_ns(server.id())?;
-        let mut measured = wrk(args, &url, &script, args.seconds)?;
-        let cpu = cpu_ns(server.id())?.saturating_sub(cpu_before);
-        measured.server_cpu_us = cpu as f64 / 1000.0 / measured.requests.max(1) as f64;
-        results.push((scenario.name, measured));
+        let measured = wrk(args, &url, &script, args.seconds)?;
+        // The server's CPU time per request (all its threads), in µs.
+        let cpu_us =
+            cpu_ns(server.id())?.saturating_sub(cpu_before) as f64 / 1000.0 / measured.requests.max(1) as f64;
+        results.push((scenario.name, measured, cpu_us));
     }
     let rss = rss_kib(server.id(), "VmRSS")?;
     let peak = rss_kib(server.id(), "VmHWM")?;
@@ -252,10 +251,10 @@ async fn measure(
         "\nwrk: {} thread(s), {} connections, {} s per scenario after 2 s warm-up; server in production mode\n",
         args.threads, args.connections, args.seconds
     );
-    println!("| scenario | req/s | p50 | p99 | req/s ÷ (a) | server CPU per request | (a)'s ÷ this |");
+    println!("| scenario | req/s | p50 | p99 | req/s ÷ (a) | server CPU per request | (a)'s CPU ÷ this |");
     println!("|---|---|---|---|---|---|---|");
-    let (raw, raw_cpu) = results.first().map_or((1.0, 1.0), |(_, m)| (m.requests_per_sec, m.server_cpu_us));
-    for (name, m) in &results {
+    let (raw, raw_cpu) = results.first().map_or((1.0, 1.0), |(_, m, cpu_us)| (m.requests_per_sec, *cpu_us));
+    for (name, m, cpu_us) in &results {
         let failed = if m.failed > 0 { format!(" ({} failed)", m.failed) } else { String::new() };
         println!(
             "| {name} | {:.0}{failed} | {:.2} ms | {:.2} ms | {:.2} | {:.1} µs | {:.2} |",
@@ -263,8 +262,8 @@ async fn measure(
             m.p50_ms,
             m.p99_ms,
             m.requests_per_sec / raw,
-            m.server_cpu_us,
-            raw_cpu / m.server_cpu_us
+            cpu_us,
+            raw_cpu / cpu_us
         );
     }
     println!(
@@ -366,7 +365,6 @@ fn parse_wrk(text: &str) -> anyhow::Result<Measured> {
         p99_ms: p99.context("no 99% latency")?,
         failed,
         requests: requests.context("no request count")?,
-        server_cpu_us: 0.0,
     })
 }
 
