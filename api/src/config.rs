@@ -114,10 +114,14 @@ pub struct Limits {
     /// Directives on one field.
     pub max_directives: usize,
     pub max_body_bytes: usize,
+    /// Bytes of one query text (the document, not its variables).
+    pub max_query_bytes: usize,
     /// Aliased fields per document.
     pub max_aliases: usize,
-    /// Field selections per document (repeated ones count each time).
+    /// Field selections per document (repeated ones count each time, a fragment's once per spread).
     pub max_fields: usize,
+    /// Fragment spreads per document, counted as for fields.
+    pub max_fragment_spreads: usize,
     /// Operations in one batched POST; 0 turns batching off.
     pub max_batch: usize,
     /// Query cost (complexity) per minute an anonymous client address may spend; 0 = unlimited.
@@ -182,8 +186,10 @@ impl Default for Limits {
             max_recursive_depth: 32,
             max_directives: 8,
             max_body_bytes: 1024 * 1024,
+            max_query_bytes: 64 * 1024,
             max_aliases: 50,
             max_fields: 500,
+            max_fragment_spreads: 100,
             max_batch: 10,
             rate_anonymous_per_min: 20_000,
             rate_user_per_min: 60_000,
@@ -313,6 +319,12 @@ impl Settings {
         }
         if let Some(v) = get("APP_MAX_FIELDS") {
             self.limits.max_fields = parse_num("APP_MAX_FIELDS", &v)?;
+        }
+        if let Some(v) = get("APP_MAX_QUERY_BYTES") {
+            self.limits.max_query_bytes = parse_num("APP_MAX_QUERY_BYTES", &v)?;
+        }
+        if let Some(v) = get("APP_MAX_FRAGMENT_SPREADS") {
+            self.limits.max_fragment_spreads = parse_num("APP_MAX_FRAGMENT_SPREADS", &v)?;
         }
         if let Some(v) = get("APP_MAX_BODY_BYTES") {
             self.limits.max_body_bytes = parse_num("APP_MAX_BODY_BYTES", &v)?;

@@ -11,10 +11,12 @@
 #[path = "shared/catalogue.rs"]
 #[allow(dead_code)]
 mod catalogue;
+#[path = "shared/process.rs"]
+mod process;
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{Context, bail};
 use api::search::SearchBackend;
@@ -24,6 +26,7 @@ use clap::Parser;
 use entity::course::{self, CourseStatus};
 use entity::offering;
 use entity::qualification_need::{self as need, NeedStatus};
+use process::{cpu_ns, rss_kib};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect};
 use serde_json::{Value, json};
 
@@ -168,13 +171,7 @@ async fn measure(
 ) -> anyhow::Result<()> {
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while !client.get(format!("{base}/readyz")).send().await.is_ok_and(|r| r.status().is_success()) {
-        if Instant::now() > deadline {
-            bail!("the server did not become ready in 120 s");
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    process::wait_ready(&client, &base).await?;
     let idle_rss = rss_kib(server.id(), "VmRSS")?;
 
     let body = |query: &str, variables: Value| json!({ "query": query, "variables": variables }).to_string();
@@ -380,29 +377,6 @@ fn millis(value: &str) -> Option<f64> {
         "m" => Some(number * 60_000.0),
         _ => None,
     }
-}
-
-/// CPU time the process has used so far, all its threads, in ns (`/proc/<pid>/task/*/schedstat`).
-fn cpu_ns(pid: u32) -> anyhow::Result<u64> {
-    let mut total = 0;
-    for task in std::fs::read_dir(format!("/proc/{pid}/task"))? {
-        let Ok(schedstat) = std::fs::read_to_string(task?.path().join("schedstat")) else {
-            continue; // a thread that ended meanwhile
-        };
-        total += schedstat.split_whitespace().next().and_then(|ns| ns.parse::<u64>().ok()).unwrap_or(0);
-    }
-    Ok(total)
-}
-
-/// A `/proc/<pid>/status` field in KiB.
-fn rss_kib(pid: u32, field: &str) -> anyhow::Result<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(&format!("{field}:")))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .with_context(|| format!("no {field} for process {pid}"))
 }
 
 #[cfg(test)]

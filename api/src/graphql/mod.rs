@@ -73,24 +73,24 @@ pub fn schema_builder(
     limits: &Limits,
     options: SchemaOptions,
 ) -> SchemaBuilder<QueryRoot, MutationRoot, SubscriptionRoot> {
+    // Depth, nesting and directives are checked by `limits::QueryShape`, which measures introspection
+    // apart from real fields and never walks a fragment twice.
     let builder = Schema::build(QueryRoot::default(), MutationRoot::default(), SubscriptionRoot::default())
-        .limit_depth(limits.max_depth)
-        .limit_complexity(limits.max_complexity)
-        .limit_recursive_depth(limits.max_recursive_depth)
-        .limit_directives(limits.max_directives);
+        .limit_complexity(limits.max_complexity);
     if options.introspection { builder } else { builder.disable_introspection().disable_suggestions() }
 }
 
 pub fn build_schema(state: AppState, options: SchemaOptions) -> AppSchema {
     let limits = state.settings.limits.clone();
     let limiter = std::sync::Arc::new(crate::ratelimit::RateLimiter::new(limits.quotas()));
-    // Outermost first: the wake-up sees every parsed document, also those the shape check kept.
+    // Outermost first: the wake-up sees every parsed document, also those the shape check kept; the
+    // rate limit charges the cost the shape check has raised to at least one per field.
     let builder = schema_builder(&limits, options)
         .extension(wake::WakeWorkers {
             workers: vec![state.alerts_wake.clone(), state.indexing_wake.clone()],
         })
-        .extension(limits::QueryShape::new(limits.max_aliases, limits.max_fields))
-        .extension(limits::RateLimit(limiter));
+        .extension(limits::RateLimit(limiter))
+        .extension(limits::QueryShape::new(&limits, options.introspection));
     let builder = if state.settings.diagnostics { builder.extension(limits::PanicProbe) } else { builder };
     builder.data(state).finish()
 }

@@ -12,6 +12,14 @@ pub const MAX_PAGE_SIZE: i32 = 100;
 /// Relevance-ordered lists page this deep at most (like Meilisearch's `maxTotalHits` guard).
 pub const MAX_OFFSET: u64 = 10_000;
 
+/// What a page of `first` nodes costs in the query complexity. `first` is capped at the page-size
+/// limit here, so that too large a value is refused by the resolver as bad input on `first`
+/// instead of making the whole query "too complex".
+pub fn page_cost(first: Option<i32>, child_complexity: usize) -> usize {
+    let nodes = first.unwrap_or(DEFAULT_PAGE_SIZE).clamp(0, MAX_PAGE_SIZE) as usize;
+    nodes * child_complexity + 1
+}
+
 /// A validated `first`/`after` pair.
 #[derive(Debug, Clone, Copy)]
 pub struct Page {

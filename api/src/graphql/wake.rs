@@ -90,7 +90,7 @@ mod tests {
         let worker = Arc::new(Notify::new());
         let schema = Schema::build(Query, Mutation, EmptySubscription)
             .extension(WakeWorkers { workers: vec![worker.clone()] })
-            .extension(QueryShape::new(100, 1000))
+            .extension(QueryShape::new(&crate::config::Limits::default(), true))
             .finish();
         for _ in 0..2 {
             assert!(schema.execute("{ answer }").await.is_ok());

@@ -14,7 +14,7 @@ pub struct CatalogQuery;
 #[Object]
 impl CatalogQuery {
     /// The course catalogue in creation order. Without a status filter only PUBLISHED courses.
-    #[graphql(complexity = "first.unwrap_or(20).max(0) as usize * child_complexity + 1")]
+    #[graphql(complexity = "crate::graphql::pagination::page_cost(first, child_complexity)")]
     async fn courses(
         &self,
         ctx: &Context<'_>,

@@ -16,11 +16,12 @@ impl MatchingQuery {
     /// criterion. With `includeExcluded`, candidates a hard constraint rules out (no seats, too far,
     /// outside the start window) follow, with the reason. For the firms of the need's pool and for
     /// providers that may see the need.
+    #[graphql(complexity = "crate::graphql::pagination::page_cost(first, child_complexity)")]
     async fn matches_for_need(
         &self,
         ctx: &Context<'_>,
         need_id: ID,
-        first: Option<i32>,
+        #[graphql(desc = "Page size, 1–100 (default 20).")] first: Option<i32>,
         after: Option<String>,
         #[graphql(default)] include_excluded: bool,
     ) -> Result<Connection<String, CourseMatch, EmptyFields, EmptyFields>> {
@@ -43,11 +44,12 @@ impl MatchingQuery {
     }
 
     /// Open public needs that the provider's published courses could serve, best first.
+    #[graphql(complexity = "crate::graphql::pagination::page_cost(first, child_complexity)")]
     async fn leads_for_provider(
         &self,
         ctx: &Context<'_>,
         organization_id: ID,
-        first: Option<i32>,
+        #[graphql(desc = "Page size, 1–100 (default 20).")] first: Option<i32>,
         after: Option<String>,
     ) -> Result<Connection<String, Lead, EmptyFields, EmptyFields>> {
         let caller = require_user(ctx)?;
@@ -60,11 +62,12 @@ impl MatchingQuery {
     }
 
     /// Open public needs a course could serve, best first; for members of its provider.
+    #[graphql(complexity = "crate::graphql::pagination::page_cost(first, child_complexity)")]
     async fn matching_needs_for_course(
         &self,
         ctx: &Context<'_>,
         course_id: ID,
-        first: Option<i32>,
+        #[graphql(desc = "Page size, 1–100 (default 20).")] first: Option<i32>,
         after: Option<String>,
     ) -> Result<Connection<String, Lead, EmptyFields, EmptyFields>> {
         let caller = require_user(ctx)?;

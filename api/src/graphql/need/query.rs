@@ -14,7 +14,7 @@ pub struct NeedQuery;
 #[Object]
 impl NeedQuery {
     /// Needs you may see, oldest first: all of your own firms' needs, and OPEN PUBLIC needs of others.
-    #[graphql(complexity = "first.unwrap_or(20).max(0) as usize * child_complexity + 1")]
+    #[graphql(complexity = "crate::graphql::pagination::page_cost(first, child_complexity)")]
     async fn needs(
         &self,
         ctx: &Context<'_>,

@@ -19,11 +19,12 @@ impl OfferQuery {
     }
 
     /// A provider's offers, newest first; for its members.
+    #[graphql(complexity = "crate::graphql::pagination::page_cost(first, child_complexity)")]
     async fn provider_offers(
         &self,
         ctx: &Context<'_>,
         organization_id: ID,
-        first: Option<i32>,
+        #[graphql(desc = "Page size, 1–100 (default 20).")] first: Option<i32>,
         after: Option<String>,
     ) -> Result<Connection<String, Offer, EmptyFields, EmptyFields>> {
         let caller = require_user(ctx)?;

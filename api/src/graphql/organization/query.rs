@@ -30,7 +30,7 @@ impl OrganizationQuery {
     }
 
     /// All organizations, oldest first, optionally of one kind.
-    #[graphql(complexity = "first.unwrap_or(20).max(0) as usize * child_complexity + 1")]
+    #[graphql(complexity = "crate::graphql::pagination::page_cost(first, child_complexity)")]
     async fn organizations(
         &self,
         ctx: &Context<'_>,

@@ -26,7 +26,7 @@ impl SearchQuery {
     /// Full-text search of the published catalogue: typo-tolerant, German stemming and compounds,
     /// filters, facet counts, radius and distance. Each course appears once, with its matching
     /// offerings.
-    #[graphql(complexity = "first.unwrap_or(20).max(0) as usize * child_complexity + 1")]
+    #[graphql(complexity = "crate::graphql::pagination::page_cost(first, child_complexity)")]
     async fn search_courses(
         &self,
         ctx: &Context<'_>,

@@ -14,7 +14,7 @@ pub struct SkillQuery;
 impl SkillQuery {
     /// Skills by prefix or substring of label, English label or synonym, ignoring case and umlaut
     /// spelling (`schweiss` finds "Schweißen"); prefix matches first. Without `query`, alphabetical.
-    #[graphql(complexity = "first.unwrap_or(20).max(0) as usize * child_complexity + 1")]
+    #[graphql(complexity = "crate::graphql::pagination::page_cost(first, child_complexity)")]
     async fn skills(
         &self,
         ctx: &Context<'_>,

@@ -25,12 +25,13 @@ impl WebhookQuery {
 
     /// Deliveries to the organization's endpoints, newest first, with status and attempts (ADMIN or
     /// OWNER); optionally of one endpoint.
+    #[graphql(complexity = "crate::graphql::pagination::page_cost(first, child_complexity)")]
     async fn webhook_deliveries(
         &self,
         ctx: &Context<'_>,
         organization_id: ID,
         endpoint_id: Option<ID>,
-        first: Option<i32>,
+        #[graphql(desc = "Page size, 1–100 (default 20).")] first: Option<i32>,
         after: Option<String>,
     ) -> Result<Connection<String, WebhookDelivery, EmptyFields, EmptyFields>> {
         let caller = require_user(ctx)?;
