@@ -5,6 +5,7 @@ mod auth;
 mod catalog;
 mod demo;
 mod exposure;
+mod graphiql;
 mod helpers;
 mod keys;
 mod matching;
