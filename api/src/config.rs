@@ -47,6 +47,8 @@ pub struct Settings {
     pub search: SearchSettings,
     pub alerts: AlertSettings,
     pub limits: Limits,
+    pub websocket: WebSocketSettings,
+    pub metrics: MetricsSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -105,6 +107,49 @@ impl Default for AlertSettings {
     }
 }
 
+/// `/graphql/ws`: what one client may hold open.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebSocketSettings {
+    /// A connection that has not sent `connection_init` by then is closed with 4408.
+    pub init_timeout_ms: u64,
+    /// The server pings this often; a peer silent for two intervals is dropped.
+    pub ping_interval_ms: u64,
+    /// Operations (subscriptions) running at once on one connection.
+    pub max_subscriptions: usize,
+    /// Open connections in this instance, and from one client address.
+    pub max_connections: usize,
+    pub max_connections_per_address: usize,
+}
+
+impl Default for WebSocketSettings {
+    fn default() -> Self {
+        Self {
+            init_timeout_ms: 10_000,
+            ping_interval_ms: 15_000,
+            max_subscriptions: 20,
+            max_connections: 1_000,
+            max_connections_per_address: 50,
+        }
+    }
+}
+
+/// Prometheus metrics, on a listener of their own: they need no credentials, so not on the public one.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsSettings {
+    /// `GET /metrics` is served here; `None` turns it off.
+    pub bind: Option<SocketAddr>,
+    /// Distinct operation names kept as labels (the first seen); later ones count as `other`.
+    pub max_operations: usize,
+}
+
+impl Default for MetricsSettings {
+    fn default() -> Self {
+        Self { bind: Some(SocketAddr::from(([127, 0, 0, 1], 9464))), max_operations: 100 }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Limits {
@@ -116,6 +161,8 @@ pub struct Limits {
     pub max_body_bytes: usize,
     /// Bytes of one query text (the document, not its variables).
     pub max_query_bytes: usize,
+    /// Time to receive a whole request body; a slower one is answered 408.
+    pub body_read_timeout_secs: u64,
     /// Aliased fields per document.
     pub max_aliases: usize,
     /// Field selections per document (repeated ones count each time, a fragment's once per spread).
@@ -160,6 +207,8 @@ impl Default for Settings {
             search: SearchSettings::default(),
             alerts: AlertSettings::default(),
             limits: Limits::default(),
+            websocket: WebSocketSettings::default(),
+            metrics: MetricsSettings::default(),
         }
     }
 }
@@ -187,6 +236,7 @@ impl Default for Limits {
             max_directives: 8,
             max_body_bytes: 1024 * 1024,
             max_query_bytes: 64 * 1024,
+            body_read_timeout_secs: 10,
             max_aliases: 50,
             max_fields: 500,
             max_fragment_spreads: 100,
@@ -329,6 +379,9 @@ impl Settings {
         if let Some(v) = get("APP_MAX_BODY_BYTES") {
             self.limits.max_body_bytes = parse_num("APP_MAX_BODY_BYTES", &v)?;
         }
+        if let Some(v) = get("APP_BODY_READ_TIMEOUT_SECS") {
+            self.limits.body_read_timeout_secs = parse_num("APP_BODY_READ_TIMEOUT_SECS", &v)?;
+        }
         if let Some(v) = get("APP_MAX_BATCH") {
             self.limits.max_batch = parse_num("APP_MAX_BATCH", &v)?;
         }
@@ -344,7 +397,42 @@ impl Settings {
         if let Some(v) = get("APP_TRUSTED_PROXY_HOPS") {
             self.limits.trusted_proxy_hops = parse_num("APP_TRUSTED_PROXY_HOPS", &v)?;
         }
+        self.apply_server_env(&get)?;
         self.validate()
+    }
+
+    /// The WebSocket and metrics settings.
+    fn apply_server_env(&mut self, get: &impl Fn(&str) -> Option<String>) -> anyhow::Result<()> {
+        let ws = &mut self.websocket;
+        if let Some(v) = get("APP_WS_INIT_TIMEOUT_MS") {
+            ws.init_timeout_ms = parse_num("APP_WS_INIT_TIMEOUT_MS", &v)?;
+        }
+        if let Some(v) = get("APP_WS_PING_INTERVAL_MS") {
+            ws.ping_interval_ms = parse_num("APP_WS_PING_INTERVAL_MS", &v)?;
+        }
+        if let Some(v) = get("APP_WS_MAX_SUBSCRIPTIONS") {
+            ws.max_subscriptions = parse_num("APP_WS_MAX_SUBSCRIPTIONS", &v)?;
+        }
+        if let Some(v) = get("APP_WS_MAX_CONNECTIONS") {
+            ws.max_connections = parse_num("APP_WS_MAX_CONNECTIONS", &v)?;
+        }
+        if let Some(v) = get("APP_WS_MAX_CONNECTIONS_PER_ADDRESS") {
+            ws.max_connections_per_address = parse_num("APP_WS_MAX_CONNECTIONS_PER_ADDRESS", &v)?;
+        }
+        if let Some(v) = get("APP_METRICS_BIND") {
+            self.metrics.bind = match v.trim().to_ascii_lowercase().as_str() {
+                "off" | "none" | "false" => None,
+                _ => Some(
+                    v.trim()
+                        .parse()
+                        .with_context(|| format!("APP_METRICS_BIND {v:?} is no socket address"))?,
+                ),
+            };
+        }
+        if let Some(v) = get("APP_METRICS_MAX_OPERATIONS") {
+            self.metrics.max_operations = parse_num("APP_METRICS_MAX_OPERATIONS", &v)?;
+        }
+        Ok(())
     }
 
     fn validate(&self) -> anyhow::Result<()> {
@@ -370,6 +458,12 @@ impl Settings {
                     limits.max_complexity
                 );
             }
+        }
+        if self.websocket.init_timeout_ms == 0 || self.websocket.ping_interval_ms == 0 {
+            bail!("APP_WS_INIT_TIMEOUT_MS and APP_WS_PING_INTERVAL_MS must be positive");
+        }
+        if self.limits.body_read_timeout_secs == 0 {
+            bail!("APP_BODY_READ_TIMEOUT_SECS must be positive");
         }
         if self.cors_origins.iter().any(|o| o == "*") {
             bail!("APP_CORS_ORIGINS takes explicit origins; a wildcard is not allowed with credentials");
@@ -488,6 +582,18 @@ mod tests {
         let err = with_env(&[("APP_RATE_LIMIT_ANONYMOUS", "100")]).err().map(|e| e.to_string());
         assert!(err.is_some_and(|e| e.contains("APP_RATE_LIMIT_ANONYMOUS")));
         assert!(with_env(&[("APP_RATE_LIMIT_ANONYMOUS", "0")]).is_ok());
+    }
+
+    #[test]
+    fn metrics_listen_on_loopback_unless_moved_or_turned_off() -> anyhow::Result<()> {
+        assert_eq!(with_env(&[])?.metrics.bind.map(|a| a.to_string()).as_deref(), Some("127.0.0.1:9464"));
+        let moved = with_env(&[("APP_METRICS_BIND", "0.0.0.0:9100")])?;
+        assert_eq!(moved.metrics.bind.map(|a| a.port()), Some(9100));
+        assert!(with_env(&[("APP_METRICS_BIND", "off")])?.metrics.bind.is_none());
+        assert!(with_env(&[("APP_METRICS_BIND", "loopback")]).is_err());
+        assert_eq!(with_env(&[("APP_WS_INIT_TIMEOUT_MS", "300")])?.websocket.init_timeout_ms, 300);
+        assert!(with_env(&[("APP_BODY_READ_TIMEOUT_SECS", "0")]).is_err());
+        Ok(())
     }
 
     #[test]

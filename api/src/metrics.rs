@@ -1,16 +1,19 @@
 //! Prometheus metrics: GraphQL requests and latency by operation, errors by code, search latency,
 //! webhook delivery outcomes; database pool and outbox gauges are read when scraped.
 //!
-//! Operation names come from clients, so they are cleaned and capped: at most
-//! [`MAX_OPERATIONS`] distinct names are tracked, later ones count as `other`.
+//! Operation names come from clients, so they are cleaned and capped: the first `max_operations`
+//! distinct names (`APP_METRICS_MAX_OPERATIONS`) become labels, later ones count as `other`, and
+//! unnamed operations as `anonymous`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write;
 use std::sync::Mutex;
 use std::time::Duration;
 
 const BUCKETS: [f64; 12] = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
-pub const MAX_OPERATIONS: usize = 200;
+/// The label of names past the cap.
+const OTHER: &str = "other";
+const ANONYMOUS: &str = "anonymous";
 
 #[derive(Debug, Clone, Default)]
 struct Histogram {
@@ -49,11 +52,20 @@ struct Inner {
     errors: HashMap<String, u64>,
     search: Histogram,
     webhooks: HashMap<&'static str, u64>,
+    /// Operation names with a label of their own.
+    operations: HashSet<String>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Metrics {
     inner: Mutex<Inner>,
+    max_operations: usize,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new(crate::config::MetricsSettings::default().max_operations)
+    }
 }
 
 /// Gauges read at scrape time.
@@ -69,15 +81,20 @@ pub struct Gauges {
 
 /// A client-chosen operation name made safe as a label value.
 fn operation_label(name: Option<&str>) -> String {
-    match name {
-        Some(n) if !n.is_empty() => {
-            n.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').take(64).collect()
-        }
-        _ => "anonymous".to_owned(),
-    }
+    let cleaned: String = name
+        .unwrap_or_default()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .take(64)
+        .collect();
+    if cleaned.is_empty() { ANONYMOUS.to_owned() } else { cleaned }
 }
 
 impl Metrics {
+    pub fn new(max_operations: usize) -> Self {
+        Self { inner: Mutex::default(), max_operations }
+    }
+
     fn with<T>(&self, f: impl FnOnce(&mut Inner) -> T) -> T {
         let mut inner = self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         f(&mut inner)
@@ -88,9 +105,13 @@ impl Metrics {
         let mut label = operation_label(operation);
         let outcome = if error_codes.is_empty() { "ok" } else { "error" };
         self.with(|m| {
-            let known = m.requests.keys().filter(|(op, _)| *op == label).count() > 0;
-            if !known && m.requests.len() >= MAX_OPERATIONS * 2 {
-                label = "other".to_owned();
+            let known = label == ANONYMOUS || m.operations.contains(&label);
+            if !known {
+                if m.operations.len() < self.max_operations {
+                    m.operations.insert(label.clone());
+                } else {
+                    label = OTHER.to_owned();
+                }
             }
             m.requests.entry((label, outcome)).or_default().observe(elapsed.as_secs_f64());
             for code in error_codes {
@@ -188,5 +209,26 @@ mod tests {
         assert!(text.contains("bildungsmarkt_graphql_errors_total{code=\"BAD_USER_INPUT\"} 1"));
         assert!(text.contains("bildungsmarkt_webhook_attempts_total{outcome=\"delivered\"} 1"));
         assert!(text.contains("bildungsmarkt_graphql_request_duration_seconds_count{operation=\"anonymous\",outcome=\"error\"} 1"));
+    }
+
+    #[test]
+    fn names_past_the_cap_share_one_label() {
+        let metrics = Metrics::new(2);
+        for name in ["Suche", "Kurse", "Aevilx1", "Aevilx2", "Suche"] {
+            metrics.request(Some(name), Duration::from_millis(1), &[]);
+        }
+        metrics.request(None, Duration::from_millis(1), &[]);
+        let text = metrics.render(Gauges::default());
+        let count = |operation: &str| {
+            let series = format!(
+                "bildungsmarkt_graphql_request_duration_seconds_count{{operation=\"{operation}\",outcome=\"ok\"}} "
+            );
+            text.lines().find_map(|l| l.strip_prefix(series.as_str())).map(str::to_owned)
+        };
+        assert_eq!(count("Suche").as_deref(), Some("2"), "{text}");
+        assert_eq!(count("Kurse").as_deref(), Some("1"));
+        assert_eq!(count("other").as_deref(), Some("2"));
+        assert_eq!(count("anonymous").as_deref(), Some("1"));
+        assert!(!text.contains("Aevilx"), "{text}");
     }
 }

@@ -3,18 +3,17 @@
 use std::net::{IpAddr, TcpListener};
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_cors::Cors;
 use actix_web::dev::{Server, Service};
 use actix_web::http::header::{self, HeaderValue};
-use actix_web::http::{Method, StatusCode};
+use actix_web::http::{ConnectionType, Method, StatusCode};
 use actix_web::middleware::{Condition, DefaultHeaders};
 use actix_web::{App, HttpMessage, HttpRequest, HttpResponse, HttpServer, web};
 use anyhow::Context;
-use async_graphql::http::GraphiQLSource;
 use async_graphql::parser::types::{DocumentOperations, OperationType};
 use async_graphql::{BatchRequest, BatchResponse, Data, Request, Response};
-use async_graphql_actix_web::GraphQLSubscription;
 use futures_util::{FutureExt, StreamExt};
 use sea_orm::DatabaseConnection;
 use secrecy::ExposeSecret;
@@ -42,6 +41,8 @@ use entity::api_key::ApiKeyScope;
 pub struct Application {
     port: u16,
     server: Server,
+    /// `GET /metrics` on its own listener (`None` when turned off).
+    metrics: Option<(u16, Server)>,
     /// Background tasks (indexing, alert dispatch, webhook sending), stopped with the server.
     workers: Vec<tokio::task::JoinHandle<()>>,
     shutdown: Shutdown,
@@ -76,7 +77,13 @@ impl Application {
         let options = SchemaOptions { introspection: !settings.is_production() };
         let indexing = Arc::new(IndexingStats::default());
         let shutdown = Shutdown::default();
-        let metrics = Arc::new(crate::metrics::Metrics::default());
+        let metrics = Arc::new(crate::metrics::Metrics::new(settings.metrics.max_operations));
+        let metrics_listener = match settings.metrics.bind {
+            Some(address) => {
+                Some(TcpListener::bind(address).with_context(|| format!("binding metrics at {address}"))?)
+            }
+            None => None,
+        };
         let mut workers = Vec::new();
         let indexing_wake = Arc::new(Notify::new());
         if settings.search.worker {
@@ -113,6 +120,8 @@ impl Application {
             metrics,
         };
         let schema = build_schema(state.clone(), options);
+        let connections = web::Data::new(crate::ws::Connections::new(&state.settings.websocket));
+        let metrics_state = state.clone();
         let port = listener.local_addr()?.port();
         tracing::info!(
             address = %listener.local_addr()?,
@@ -135,6 +144,7 @@ impl Application {
             App::new()
                 .app_data(web::Data::new(schema.clone()))
                 .app_data(web::Data::new(state.clone()))
+                .app_data(connections.clone())
                 .wrap(
                     DefaultHeaders::new()
                         .add(("X-Content-Type-Options", "nosniff"))
@@ -158,11 +168,11 @@ impl Application {
                 })
                 .wrap(TracingLogger::default())
                 .service(graphql)
-                .route("/graphql/ws", web::get().to(graphql_ws))
+                .route("/graphql/ws", web::get().to(crate::ws::graphql_ws))
                 .route("/graphiql", web::get().to(graphiql))
+                .route("/graphiql/assets/{name}", web::get().to(graphiql_asset))
                 .route("/healthz", web::get().to(healthz))
                 .route("/readyz", web::get().to(readyz))
-                .route("/metrics", web::get().to(metrics_page))
                 .configure(|cfg| {
                     if settings.diagnostics {
                         cfg.route("/bench/raw", web::get().to(bench_raw));
@@ -170,20 +180,39 @@ impl Application {
                 })
                 .default_service(web::to(not_found))
         })
+        // A request head must arrive within 5 s (a body has its own deadline, see graphql_post);
+        // idle keep-alive connections are closed after 15 s.
+        .client_request_timeout(Duration::from_secs(5))
+        .client_disconnect_timeout(Duration::from_secs(1))
+        .keep_alive(Duration::from_secs(15))
         .listen(listener)?
         .shutdown_timeout(30)
         .run();
-        Ok(Self { port, server, workers, shutdown })
+        let metrics = match metrics_listener {
+            Some(listener) => Some((listener.local_addr()?.port(), metrics_server(metrics_state, listener)?)),
+            None => None,
+        };
+        Ok(Self { port, server, metrics, workers, shutdown })
     }
 
     pub fn port(&self) -> u16 {
         self.port
     }
 
+    /// The port of the metrics listener, when metrics are served.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics.as_ref().map(|(port, _)| *port)
+    }
+
     /// Serves until SIGINT/SIGTERM: the server stops accepting, finishes requests in flight (up to
     /// 30 s), then the workers finish their batch and stop (up to 30 s more).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let metrics = self.metrics.map(|(_, server)| (server.handle(), tokio::spawn(server)));
         let result = self.server.await;
+        if let Some((handle, task)) = metrics {
+            handle.stop(true).await;
+            let _ = task.await;
+        }
         self.shutdown.trigger();
         for mut worker in self.workers {
             if tokio::time::timeout(std::time::Duration::from_secs(30), &mut worker).await.is_err() {
@@ -196,8 +225,25 @@ impl Application {
     }
 }
 
+/// `GET /metrics` alone, for the monitoring network; it follows the public server's signals.
+fn metrics_server(state: AppState, listener: TcpListener) -> anyhow::Result<Server> {
+    tracing::info!(address = %listener.local_addr()?, "serving metrics at /metrics");
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(web::Data::new(state.clone()))
+            .route("/metrics", web::get().to(metrics_page))
+            .default_service(web::to(|| async { HttpResponse::NotFound().finish() }))
+    })
+    .workers(1)
+    .disable_signals()
+    .listen(listener)?
+    .shutdown_timeout(5)
+    .run();
+    Ok(server)
+}
+
 /// A GraphQL-shaped error response for failures before execution (bad body, bad token, …).
-fn error_response(
+pub(crate) fn error_response(
     status: StatusCode,
     code: &str,
     message: &str,
@@ -212,7 +258,7 @@ fn error_response(
 }
 
 /// Who a request acts as: the caller the resolvers see, and whom the rate limit charges.
-struct Identity {
+pub(crate) struct Identity {
     caller: Caller,
     principal: Option<Principal>,
     /// A `READ` API key: queries only.
@@ -221,7 +267,7 @@ struct Identity {
 
 /// Resolves a presented credential (an access token or an API key, with or without `Bearer `):
 /// anonymous without one, an error for anything that is not valid (never silently anonymous).
-async fn identify(credential: Option<&str>, state: &AppState) -> Result<Identity, &'static str> {
+pub(crate) async fn identify(credential: Option<&str>, state: &AppState) -> Result<Identity, &'static str> {
     let Some(credential) = credential else {
         return Ok(Identity { caller: Caller(None), principal: None, read_only: false });
     };
@@ -264,7 +310,7 @@ fn credential_from_headers(req: &HttpRequest) -> Result<Option<&str>, &'static s
 
 /// The client's address: the TCP peer, or with `hops` trusted proxies the entry of
 /// `X-Forwarded-For` that many places from the right (the address the outermost proxy saw).
-fn client_address(req: &HttpRequest, hops: usize) -> Option<IpAddr> {
+pub(crate) fn client_address(req: &HttpRequest, hops: usize) -> Option<IpAddr> {
     let peer = req.peer_addr().map(|a| a.ip());
     if hops == 0 {
         return peer;
@@ -320,22 +366,42 @@ async fn graphql_post(
             &request_id,
         )
     };
-    let mut body = web::BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let Ok(chunk) = chunk else {
-            return error_response(
-                StatusCode::BAD_REQUEST,
+    let read = async {
+        let mut body = web::BytesMut::new();
+        while let Some(chunk) = payload.next().await {
+            let Ok(chunk) = chunk else {
+                return Err(error_response(
+                    StatusCode::BAD_REQUEST,
+                    "BAD_USER_INPUT",
+                    "the request body could not be read",
+                    Some("body"),
+                    &request_id,
+                ));
+            };
+            if body.len() + chunk.len() > limit {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
+    };
+    // A client trickling its body would otherwise hold the connection as long as it likes.
+    let read_timeout = state.settings.limits.body_read_timeout_secs;
+    let body = match tokio::time::timeout(Duration::from_secs(read_timeout), read).await {
+        Ok(Ok(body)) => body,
+        Ok(Err(response)) => return response,
+        Err(_) => {
+            let mut response = error_response(
+                StatusCode::REQUEST_TIMEOUT,
                 "BAD_USER_INPUT",
-                "the request body could not be read",
+                &format!("the request body did not arrive within {read_timeout} s"),
                 Some("body"),
                 &request_id,
             );
-        };
-        if body.len() + chunk.len() > limit {
-            return too_large();
+            response.head_mut().set_connection_type(ConnectionType::Close);
+            return response;
         }
-        body.extend_from_slice(&chunk);
-    }
+    };
     let batch: BatchRequest = match serde_json::from_slice(&body) {
         Ok(batch) => batch,
         Err(err) => {
@@ -413,7 +479,7 @@ async fn graphql_get(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains("text/html"));
     if req.query_string().is_empty() && wants_html && state.settings.graphiql_enabled() {
-        return graphiql_page();
+        return crate::graphiql::page();
     }
     let request = match async_graphql::http::parse_query_string(req.query_string()) {
         Ok(request) => request,
@@ -468,11 +534,12 @@ fn operation_name(request: &Request) -> Option<String> {
     if request.operation_name.is_some() {
         return request.operation_name.clone();
     }
-    let mut words = request.query.trim_start().split(|c: char| c.is_whitespace() || c == '{' || c == '(');
-    match words.next() {
-        Some("query" | "mutation" | "subscription") => words.find(|w| !w.is_empty()).map(str::to_owned),
-        _ => None,
-    }
+    let text = request.query.trim_start();
+    let rest = ["query", "mutation", "subscription"].iter().find_map(|keyword| text.strip_prefix(keyword))?;
+    // `query($id: ID!)` and `query {` have no name; whatever follows is not one either.
+    let rest = rest.strip_prefix(char::is_whitespace)?.trim_start();
+    let name: String = rest.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+    (!name.is_empty() && !name.starts_with(|c: char| c.is_ascii_digit())).then_some(name)
 }
 
 /// Records each operation of a response in the metrics.
@@ -538,7 +605,7 @@ fn prepare(
 
 /// The caller, loaders, client address, rate-limit principal and read-only mark of a request or a
 /// WebSocket connection.
-fn attach_identity(
+pub(crate) fn attach_identity(
     data: &mut Data,
     state: &AppState,
     identity: &Identity,
@@ -567,7 +634,7 @@ fn finish_batch(response: BatchResponse, request_id: &RequestId) -> BatchRespons
     }
 }
 
-fn finish_errors(mut response: Response, request_id: &RequestId) -> Response {
+pub(crate) fn finish_errors(mut response: Response, request_id: &RequestId) -> Response {
     for error in &mut response.errors {
         let executed = !error.path.is_empty();
         let message = error.message.clone();
@@ -622,35 +689,20 @@ fn graphql_response(response: BatchResponse) -> HttpResponse {
     builder.insert_header((header::CACHE_CONTROL, "no-store")).json(response)
 }
 
-async fn graphql_ws(
-    req: HttpRequest,
-    payload: web::Payload,
-    schema: web::Data<AppSchema>,
-    state: web::Data<AppState>,
-) -> actix_web::Result<HttpResponse> {
-    let state = state.get_ref().clone();
-    let address = client_address(&req, state.settings.limits.trusted_proxy_hops);
-    GraphQLSubscription::new(AppSchema::clone(&schema))
-        .on_connection_init(move |init| async move {
-            let credential = ["Authorization", "authorization", "token", "apiKey"]
-                .iter()
-                .find_map(|key| init.get(key).and_then(|v| v.as_str()));
-            let identity = identify(credential, &state).await.map_err(async_graphql::Error::new)?;
-            let mut data = Data::default();
-            attach_identity(&mut data, &state, &identity, address, LoaderCache::None);
-            Ok(data)
-        })
-        .start(&req, payload)
-}
-
 async fn graphiql(state: web::Data<AppState>) -> HttpResponse {
-    if state.settings.graphiql_enabled() { graphiql_page() } else { HttpResponse::NotFound().finish() }
+    if state.settings.graphiql_enabled() {
+        crate::graphiql::page()
+    } else {
+        HttpResponse::NotFound().finish()
+    }
 }
 
-fn graphiql_page() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(GraphiQLSource::build().endpoint("/graphql").subscription_endpoint("/graphql/ws").finish())
+async fn graphiql_asset(name: web::Path<String>, state: web::Data<AppState>) -> HttpResponse {
+    if state.settings.graphiql_enabled() {
+        crate::graphiql::asset(name)
+    } else {
+        HttpResponse::NotFound().finish()
+    }
 }
 
 async fn healthz() -> HttpResponse {

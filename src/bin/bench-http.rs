@@ -147,6 +147,7 @@ async fn main() -> anyhow::Result<()> {
         .env("APP_BIND", format!("127.0.0.1:{port}"))
         .env("APP_JWT_SECRET", SECRET)
         .env("APP_DIAGNOSTICS", "true")
+        .env("APP_METRICS_BIND", "off")
         .env("APP_RATE_LIMIT_ANONYMOUS", "0")
         .env("APP_RATE_LIMIT_USER", "0")
         .env("APP_RATE_LIMIT_API_KEY", "0")

@@ -16,6 +16,8 @@ pub const PASSWORD: &str = "richtig-geheim-123";
 pub struct TestApp {
     pub address: String,
     pub port: u16,
+    /// The metrics listener's port (`None` when a test turned metrics off).
+    pub metrics_port: Option<u16>,
     pub client: reqwest::Client,
     pub database_url: String,
     _data_dir: tempfile::TempDir,
@@ -61,6 +63,7 @@ pub async fn spawn_app_with_search(
         ..Settings::default()
     };
     settings.auth.jwt_secret = Some(SecretString::from(JWT_SECRET));
+    settings.metrics.bind = Some("127.0.0.1:0".parse().expect("address"));
     // Tests send many queries from one address; the rate-limit tests turn the limits on.
     settings.limits.rate_anonymous_per_min = 0;
     settings.limits.rate_user_per_min = 0;
@@ -72,10 +75,12 @@ pub async fn spawn_app_with_search(
     }
     .expect("build application");
     let port = app.port();
+    let metrics_port = app.metrics_port();
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address: format!("http://127.0.0.1:{port}"),
         port,
+        metrics_port,
         client: reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("client"),
         database_url,
         _data_dir: data_dir,
@@ -155,13 +160,16 @@ impl TestApp {
             ..Settings::default()
         };
         settings.auth.jwt_secret = Some(SecretString::from(JWT_SECRET));
+        settings.metrics.bind = Some("127.0.0.1:0".parse().expect("address"));
         configure(&mut settings);
         let app = Application::build(settings).await.expect("build second instance");
         let port = app.port();
+        let metrics_port = app.metrics_port();
         tokio::spawn(app.run_until_stopped());
         TestApp {
             address: format!("http://127.0.0.1:{port}"),
             port,
+            metrics_port,
             client: self.client.clone(),
             database_url: self.database_url.clone(),
             _data_dir: data_dir,

@@ -173,7 +173,9 @@ async fn metrics_count_operations_and_error_codes_in_prometheus_format() {
     let app = spawn_app().await;
     app.gql(None, "query Kategorien { skillCategories { id } }", json!({})).await;
     app.gql(None, "query Ich { me { id } }", json!({})).await;
-    let response = app.client.get(format!("{}/metrics", app.address)).send().await.expect("metrics");
+    let metrics_port = app.metrics_port.expect("metrics listener");
+    let response =
+        app.client.get(format!("http://127.0.0.1:{metrics_port}/metrics")).send().await.expect("metrics");
     assert_eq!(response.status().as_u16(), 200);
     assert!(response.headers()["content-type"].to_str().unwrap_or("").starts_with("text/plain"));
     let text = response.text().await.expect("text");

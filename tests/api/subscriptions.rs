@@ -13,19 +13,25 @@ pub type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 pub async fn connect(app: &TestApp, init: Value) -> Socket {
-    let mut request =
-        format!("ws://127.0.0.1:{}/graphql/ws", app.port).into_client_request().expect("request");
-    request.headers_mut().insert("Sec-WebSocket-Protocol", "graphql-transport-ws".parse().expect("header"));
-    let (mut socket, response) = tokio_tungstenite::connect_async(request).await.expect("connect");
-    assert_eq!(
-        response.headers().get("sec-websocket-protocol").and_then(|v| v.to_str().ok()),
-        Some("graphql-transport-ws")
-    );
+    let mut socket = upgrade(app).await.expect("connect");
     socket
         .send(Message::text(json!({ "type": "connection_init", "payload": init }).to_string()))
         .await
         .expect("init");
     socket
+}
+
+/// A graphql-transport-ws connection that has sent nothing yet; the refusal when there is none.
+pub async fn upgrade(app: &TestApp) -> Result<Socket, tokio_tungstenite::tungstenite::Error> {
+    let mut request =
+        format!("ws://127.0.0.1:{}/graphql/ws", app.port).into_client_request().expect("request");
+    request.headers_mut().insert("Sec-WebSocket-Protocol", "graphql-transport-ws".parse().expect("header"));
+    let (socket, response) = tokio_tungstenite::connect_async(request).await?;
+    assert_eq!(
+        response.headers().get("sec-websocket-protocol").and_then(|v| v.to_str().ok()),
+        Some("graphql-transport-ws")
+    );
+    Ok(socket)
 }
 
 /// The next JSON message, skipping pings; `None` when the socket closes or nothing comes within
