@@ -127,7 +127,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 
 /// Connected, migrated and with the skills vocabulary in place.
 async fn prepared_database(settings: &Settings) -> anyhow::Result<sea_orm::DatabaseConnection> {
-    let db = db::connect(&settings.database_url(), &settings.database_url_redacted()).await?;
+    let db = db::connect(
+        &settings.database_url(),
+        &settings.database_url_redacted(),
+        settings.db_acquire_timeout(),
+    )
+    .await?;
     db::migrate(&db).await?;
     seed::skills::ensure(&db).await?;
     Ok(db)

@@ -10,6 +10,7 @@ pub mod events;
 pub mod graphql;
 pub mod matching;
 pub mod metrics;
+pub mod outage;
 pub mod ratelimit;
 pub mod search;
 pub mod seed;
