@@ -253,7 +253,7 @@ pub struct NeedInput {
     /// 3–200 characters.
     pub title: Option<String>,
     pub description: Option<String>,
-    /// Replaces the list; at least one MUST skill to open the need.
+    /// Replaces the list; at least one MUST skill to open the need. At most 20 values.
     pub skills: Option<Vec<NeedSkillInput>>,
     /// 1–8, or null.
     pub target_dqr_level: MaybeUndefined<i32>,
@@ -270,6 +270,7 @@ pub struct NeedInput {
     pub latest_start: MaybeUndefined<NaiveDate>,
     /// In cents.
     pub budget_cents_per_participant: MaybeUndefined<i64>,
+    /// At most 20 values.
     pub funding_wanted: Option<Vec<FundingOption>>,
     pub poolable: Option<bool>,
     /// ISO 639-1 code of the course language wanted; defaults to de.
@@ -312,10 +313,13 @@ impl From<NeedInput> for NeedFields {
 #[derive(InputObject, Default)]
 pub struct NeedFilter {
     pub firm_id: Option<ID>,
+    /// At most 20 values.
     #[graphql(default)]
     pub statuses: Vec<NeedStatus>,
+    /// Skill ids. At most 50 values.
     #[graphql(default)]
     pub skill_ids: Vec<String>,
+    /// At most 20 values.
     #[graphql(default)]
     pub bundeslaender: Vec<Bundesland>,
 }
