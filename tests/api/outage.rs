@@ -2,7 +2,10 @@
 //! with HTTP 503, `/readyz` says so at once, service resumes when the database is back, and a
 //! mutation whose write committed answers from its transaction.
 
-use std::sync::Arc;
+use std::io::Write;
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use api::auth::{AuthUser, Caller, JwtKeys};
@@ -11,10 +14,10 @@ use api::db::reads::Reads;
 use api::events::EventBus;
 use api::graphql::{AppState, LoaderCache, SchemaOptions, attach_request_data, build_schema};
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, eventually, spawn_app};
+use crate::helpers::{TestApp, eventually, spawn_app, spawn_app_with};
 use crate::matching::{JENA, firm_at, open_need};
 
 const COURSES: &str = "{ courses(first: 5) { nodes { id } } }";
@@ -157,6 +160,127 @@ async fn an_unreachable_database_is_service_unavailable_and_service_resumes() {
     eprintln!("measurement: serving again {:?} after connections were allowed", restored.elapsed());
     let (status, body) = post(&app, Some(&hr.access_token), mutation, json!({ "id": firm })).await;
     assert_eq!((status, &body["data"]["updateOrganization"]["name"]), (200, &json!("Neu")), "{body}");
+}
+
+/// A TCP relay in front of the PostgreSQL server that can stop and start again on its port: stopped,
+/// it refuses new connections and cuts the open ones — a database server restarting, which a
+/// client can only wait for.
+struct Relay {
+    port: u16,
+    stop: Arc<AtomicBool>,
+    streams: Arc<Mutex<Vec<TcpStream>>>,
+    accepting: std::thread::JoinHandle<()>,
+}
+
+impl Relay {
+    fn start(port: u16, upstream: SocketAddr) -> Self {
+        let listener = TcpListener::bind(("127.0.0.1", port)).expect("bind the relay");
+        let port = listener.local_addr().expect("relay address").port();
+        let stop = Arc::new(AtomicBool::new(false));
+        let streams: Arc<Mutex<Vec<TcpStream>>> = Arc::default();
+        let (stopping, open) = (stop.clone(), streams.clone());
+        let accepting = std::thread::spawn(move || {
+            for client in listener.incoming() {
+                if stopping.load(Ordering::SeqCst) {
+                    break;
+                }
+                let (Ok(client), Ok(server)) = (client, TcpStream::connect(upstream)) else { continue };
+                for (mut from, mut to) in
+                    [(client.try_clone(), server.try_clone()), (server.try_clone(), client.try_clone())]
+                        .into_iter()
+                        .filter_map(|(a, b)| Some((a.ok()?, b.ok()?)))
+                {
+                    std::thread::spawn(move || {
+                        std::io::copy(&mut from, &mut to).ok();
+                        to.shutdown(Shutdown::Write).ok();
+                    });
+                }
+                if let Ok(mut open) = open.lock() {
+                    open.extend([client, server]);
+                }
+            }
+        });
+        Self { port, stop, streams, accepting }
+    }
+
+    fn stop(self) -> u16 {
+        self.stop.store(true, Ordering::SeqCst);
+        // Wakes the accepting thread, which then drops the listener: the port refuses.
+        if let Ok(mut wake) = TcpStream::connect(("127.0.0.1", self.port)) {
+            wake.flush().ok();
+        }
+        self.accepting.join().expect("relay thread");
+        for stream in self.streams.lock().expect("relay streams").drain(..) {
+            stream.shutdown(Shutdown::Both).ok();
+        }
+        self.port
+    }
+}
+
+/// The server of `TEST_DATABASE_URL`, when the tests run on PostgreSQL.
+fn postgres_server() -> Option<SocketAddr> {
+    let url = std::env::var("TEST_DATABASE_URL").ok().filter(|u| u.starts_with("postgres"))?;
+    let authority = url.split_once("://")?.1.split('/').next()?;
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host_port = if host_port.contains(':') { host_port.to_owned() } else { format!("{host_port}:5432") };
+    host_port.to_socket_addrs().ok()?.next()
+}
+
+/// A server that goes away and comes back (a restart): requests are answered `SERVICE_UNAVAILABLE`
+/// within the acquire timeout instead of hanging, and served again once it is back.
+#[tokio::test]
+async fn a_restarting_database_is_service_unavailable_within_the_acquire_timeout() {
+    let Some(upstream) = postgres_server() else {
+        eprintln!("skipped: the outage tests need PostgreSQL (set TEST_DATABASE_URL)");
+        return;
+    };
+    let relay = Relay::start(0, upstream);
+    let port = relay.port;
+    let app = spawn_app_with(|settings| {
+        let url = settings.database_url.as_ref().expect("test database").expose_secret().to_owned();
+        let (scheme, rest) = url.split_once("://").expect("url");
+        let (credentials, path) = rest.split_once('/').expect("database name");
+        let user = credentials.rsplit_once('@').map(|(user, _)| format!("{user}@")).unwrap_or_default();
+        settings.database_url = Some(SecretString::from(format!("{scheme}://{user}127.0.0.1:{port}/{path}")));
+    })
+    .await;
+    let (status, body) = post(&app, None, COURSES, json!({})).await;
+    assert_eq!(status, 200, "{body}");
+
+    let port = relay.stop();
+    let started = Instant::now();
+    let first_503 = eventually(Duration::from_secs(30), "a 503 while the database is away", || async {
+        let (status, body) = post(&app, None, COURSES, json!({})).await;
+        (status != 200).then(|| {
+            assert_unavailable(status, &body);
+            started.elapsed()
+        })
+    })
+    .await;
+    let mut answered_in = Vec::new();
+    for _ in 0..3 {
+        let asked = Instant::now();
+        let (status, body) = post(&app, None, COURSES, json!({})).await;
+        answered_in.push(asked.elapsed());
+        assert_unavailable(status, &body);
+    }
+    let asked = Instant::now();
+    assert_eq!(readyz(&app).await, 503);
+    let readyz_in = asked.elapsed();
+    eprintln!(
+        "measurement (restart): first SERVICE_UNAVAILABLE {first_503:?} after the server went away; \
+         queries during it answered in {answered_in:?}, /readyz in {readyz_in:?} (acquire timeout {:?})",
+        Settings::default().db_acquire_timeout()
+    );
+
+    let relay = Relay::start(port, upstream);
+    eventually(Duration::from_secs(30), "queries after the restart", || async {
+        let (status, body) = post(&app, None, COURSES, json!({})).await;
+        (status == 200 && body["data"]["courses"]["nodes"].is_array()).then_some(())
+    })
+    .await;
+    assert_eq!(readyz(&app).await, 200);
+    relay.stop();
 }
 
 /// `joinNeed` commits, then its answer is resolved. Here every read after the mutation's own
