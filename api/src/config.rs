@@ -457,6 +457,15 @@ mod tests {
     }
 
     #[test]
+    fn the_database_acquire_timeout_is_configurable_and_positive() -> anyhow::Result<()> {
+        assert_eq!(with_env(&[])?.db_acquire_timeout(), std::time::Duration::from_secs(2));
+        let settings = with_env(&[("APP_DB_ACQUIRE_TIMEOUT_MS", "750")])?;
+        assert_eq!(settings.db_acquire_timeout(), std::time::Duration::from_millis(750));
+        assert!(with_env(&[("APP_DB_ACQUIRE_TIMEOUT_MS", "0")]).is_err());
+        Ok(())
+    }
+
+    #[test]
     fn environment_overrides_defaults() -> anyhow::Result<()> {
         let settings = with_env(&[
             ("APP_ENV", "production"),
