@@ -23,7 +23,7 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
-    /// With `serve`: load the demo marketplace first (idempotent).
+    /// With `serve`: load the demo marketplace first (idempotent). Refused in production.
     #[arg(long, global = true)]
     pub demo: bool,
 
@@ -38,7 +38,7 @@ pub enum Command {
     /// Apply pending database migrations and exit.
     Migrate,
     /// Load the demo marketplace: providers, courses, offerings, firms, needs and their logins.
-    /// Running it again adds nothing.
+    /// Running it again adds nothing. Refused in production.
     SeedDemo,
     /// Rebuild the search index from the database without search downtime (a new index is built,
     /// then swapped in). With the embedded index, stop the server first: it holds the index.
@@ -127,13 +127,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 
 /// Connected, migrated and with the skills vocabulary in place.
 async fn prepared_database(settings: &Settings) -> anyhow::Result<sea_orm::DatabaseConnection> {
-    let db = db::connect(&settings.database_url(), &settings.database_url_redacted()).await?;
+    let db = db::connect(
+        &settings.database_url(),
+        &settings.database_url_redacted(),
+        settings.db_acquire_timeout(),
+    )
+    .await?;
     db::migrate(&db).await?;
     seed::skills::ensure(&db).await?;
     Ok(db)
 }
 
 async fn seed_demo(settings: &Settings) -> anyhow::Result<()> {
+    refuse_demo_in_production(settings)?;
     let db = prepared_database(settings).await?;
     let added = seed::demo::seed(&db).await?;
     tracing::info!(
@@ -146,6 +152,19 @@ async fn seed_demo(settings: &Settings) -> anyhow::Result<()> {
         seed::demo::DEMO_ADMIN,
         seed::demo::DEMO_PASSWORD
     );
+    Ok(())
+}
+
+/// The demo data includes a platform admin whose password the README prints: in production that is
+/// an open door, so the demo is refused before anything touches the database.
+fn refuse_demo_in_production(settings: &Settings) -> anyhow::Result<()> {
+    if settings.is_production() {
+        bail!(
+            "refusing to load demo data in production (APP_ENV=production): it creates a platform admin \
+             whose password is published in the README. Start without --demo, or use a development \
+             environment for the demo"
+        );
+    }
     Ok(())
 }
 
@@ -167,5 +186,20 @@ fn describe(err: ApiError) -> anyhow::Error {
     match err {
         ApiError::Internal(cause) => cause,
         other => anyhow::anyhow!("{}: {}", other.code(), other.message()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Environment;
+
+    #[test]
+    fn demo_data_is_refused_in_production_only() {
+        let mut settings = Settings::default();
+        assert!(refuse_demo_in_production(&settings).is_ok());
+        settings.environment = Environment::Production;
+        let refusal = refuse_demo_in_production(&settings).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(refusal.contains("refusing to load demo data in production"), "{refusal}");
     }
 }

@@ -34,6 +34,9 @@ pub struct Settings {
     pub data_dir: PathBuf,
     /// `postgres://…` or `sqlite://…`; defaults to a SQLite file in `data_dir`.
     pub database_url: Option<SecretString>,
+    /// How long a statement waits for a PostgreSQL connection (pool checkout and connecting) before
+    /// the request is answered `SERVICE_UNAVAILABLE`. SQLite waits as long as its writers may.
+    pub db_acquire_timeout_ms: u64,
     pub bind: SocketAddr,
     pub log_format: LogFormat,
     /// GraphiQL at `/graphiql` (and for browsers at `GET /graphql`); defaults to on outside production.
@@ -198,6 +201,7 @@ impl Default for Settings {
             environment: Environment::Development,
             data_dir: PathBuf::from("./data"),
             database_url: None,
+            db_acquire_timeout_ms: 2_000,
             bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
             log_format: LogFormat::Pretty,
             graphiql: None,
@@ -287,6 +291,9 @@ impl Settings {
         }
         if let Some(v) = get("DATABASE_URL") {
             self.database_url = Some(SecretString::from(v));
+        }
+        if let Some(v) = get("APP_DB_ACQUIRE_TIMEOUT_MS") {
+            self.db_acquire_timeout_ms = parse_num("APP_DB_ACQUIRE_TIMEOUT_MS", &v)?;
         }
         if let Some(v) = get("APP_BIND") {
             self.bind = v.parse().with_context(|| format!("APP_BIND {v:?} is no socket address"))?;
@@ -442,6 +449,9 @@ impl Settings {
         if self.auth.jwt_private_key_file.is_some() != self.auth.jwt_public_key_file.is_some() {
             bail!("APP_JWT_PRIVATE_KEY_FILE and APP_JWT_PUBLIC_KEY_FILE go together");
         }
+        if self.db_acquire_timeout_ms == 0 {
+            bail!("APP_DB_ACQUIRE_TIMEOUT_MS must be at least 1");
+        }
         if self.alerts.webhook_max_attempts < 1 {
             bail!("APP_WEBHOOK_MAX_ATTEMPTS must be at least 1");
         }
@@ -495,6 +505,10 @@ impl Settings {
         }
     }
 
+    pub fn db_acquire_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.db_acquire_timeout_ms)
+    }
+
     /// The database URL with any password replaced, fit for a log line.
     pub fn database_url_redacted(&self) -> String {
         redact_url(self.database_url().expose_secret())
@@ -545,6 +559,15 @@ mod tests {
         assert_eq!(settings.bind.to_string(), "127.0.0.1:8080");
         assert!(settings.database_url().expose_secret().starts_with("sqlite://"));
         assert!(settings.graphiql_enabled());
+        Ok(())
+    }
+
+    #[test]
+    fn the_database_acquire_timeout_is_configurable_and_positive() -> anyhow::Result<()> {
+        assert_eq!(with_env(&[])?.db_acquire_timeout(), std::time::Duration::from_secs(2));
+        let settings = with_env(&[("APP_DB_ACQUIRE_TIMEOUT_MS", "750")])?;
+        assert_eq!(settings.db_acquire_timeout(), std::time::Duration::from_millis(750));
+        assert!(with_env(&[("APP_DB_ACQUIRE_TIMEOUT_MS", "0")]).is_err());
         Ok(())
     }
 

@@ -25,7 +25,7 @@ pub enum ApiError {
         field: Option<String>,
         message: String,
     },
-    /// A dependency (the search engine) is down; the client may retry.
+    /// A dependency (the database, the search engine) cannot be reached; the client may retry.
     Unavailable(String),
     /// Too many attempts; retry after this many seconds.
     RateLimited {
@@ -60,6 +60,32 @@ impl ApiError {
         Self::Conflict { field: Some(field.into()), message: message.into() }
     }
 
+    /// The database cannot be reached (see [`crate::db::is_unreachable`]).
+    pub fn database_unavailable() -> Self {
+        Self::Unavailable("the database is unavailable; try again shortly".into())
+    }
+
+    /// The same error once more, for each field that awaited one failed load (a loader shares its
+    /// error among its callers). An internal cause is carried over as text.
+    pub fn duplicate(&self) -> Self {
+        match self {
+            Self::Unauthenticated(m) => Self::Unauthenticated(m.clone()),
+            Self::Forbidden(m) => Self::Forbidden(m.clone()),
+            Self::NotFound(what) => Self::NotFound(what.clone()),
+            Self::BadUserInput { field, message } => {
+                Self::BadUserInput { field: field.clone(), message: message.clone() }
+            }
+            Self::Conflict { field, message } => {
+                Self::Conflict { field: field.clone(), message: message.clone() }
+            }
+            Self::Unavailable(m) => Self::Unavailable(m.clone()),
+            Self::RateLimited { message, retry_after_secs } => {
+                Self::RateLimited { message: message.clone(), retry_after_secs: *retry_after_secs }
+            }
+            Self::Internal(cause) => Self::Internal(anyhow::anyhow!("{cause:#}")),
+        }
+    }
+
     /// The message a client sees; internal causes stay in the log.
     pub fn message(&self) -> String {
         match self {
@@ -90,6 +116,12 @@ impl From<DbErr> for ApiError {
     fn from(err: DbErr) -> Self {
         if let Some(SqlErr::UniqueConstraintViolation(_)) = err.sql_err() {
             return Self::conflict("a record with these values already exists");
+        }
+        if crate::db::is_unreachable(&err) {
+            // At debug: during an outage every request and worker retry fails like this; readyz
+            // and the workers' outage log (see `crate::outage`) say it once.
+            tracing::debug!(error = %err, "the database cannot be reached");
+            return Self::database_unavailable();
         }
         Self::Internal(err.into())
     }

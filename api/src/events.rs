@@ -8,10 +8,13 @@
 use chrono::{DateTime, Utc};
 use entity::membership::MembershipRole;
 use sea_orm::sqlx::postgres::PgListener;
-use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, Statement};
+use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, RuntimeErr, Statement};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{broadcast, mpsc};
 use uuid::Uuid;
+
+use crate::error::ApiError;
+use crate::outage::OutageLog;
 
 /// The PostgreSQL notification channel.
 const CHANNEL: &str = "bildungsmarkt_events";
@@ -156,21 +159,25 @@ async fn send_notifications(db: DatabaseConnection, mut events: mpsc::UnboundedR
 
 /// Rebroadcasts notifications to this instance's subscribers; reconnects after errors.
 async fn listen(db: DatabaseConnection, local: broadcast::Sender<DomainEvent>) {
+    // Connecting to LISTEN fails only while the database cannot be reached.
+    let unreachable = |e| ApiError::from(DbErr::Conn(RuntimeErr::SqlxError(std::sync::Arc::new(e))));
+    let outage = OutageLog::new("event listener");
     loop {
         let pool = db.get_postgres_connection_pool();
         let mut listener = match PgListener::connect_with(pool).await {
             Ok(l) => l,
             Err(e) => {
-                tracing::warn!(error = %e, "LISTEN connection failed; retrying");
+                outage.failed("opening the LISTEN connection", &unreachable(e));
                 tokio::time::sleep(std::time::Duration::from_secs(1)).await;
                 continue;
             }
         };
         if let Err(e) = listener.listen(CHANNEL).await {
-            tracing::warn!(error = %e, "LISTEN failed; retrying");
+            outage.failed("LISTEN", &unreachable(e));
             tokio::time::sleep(std::time::Duration::from_secs(1)).await;
             continue;
         }
+        outage.succeeded();
         loop {
             match listener.recv().await {
                 Ok(notification) => match serde_json::from_str::<DomainEvent>(notification.payload()) {

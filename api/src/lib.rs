@@ -11,6 +11,7 @@ pub mod graphiql;
 pub mod graphql;
 pub mod matching;
 pub mod metrics;
+pub mod outage;
 pub mod ratelimit;
 pub mod search;
 pub mod seed;

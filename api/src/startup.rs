@@ -58,7 +58,12 @@ impl Application {
 
     /// Like [`build`](Self::build) with a given search backend.
     pub async fn build_with_search(settings: Settings, search: Backend) -> anyhow::Result<Self> {
-        let db = db::connect(&settings.database_url(), &settings.database_url_redacted()).await?;
+        let db = db::connect(
+            &settings.database_url(),
+            &settings.database_url_redacted(),
+            settings.db_acquire_timeout(),
+        )
+        .await?;
         db::migrate(&db).await?;
         crate::seed::skills::ensure(&db).await?;
         let listener =
@@ -662,8 +667,18 @@ fn quoted_argument(message: &str) -> Option<String> {
     Some(rest.split_once('"')?.0.to_owned())
 }
 
-/// 200 with the GraphQL response; 429 with `Retry-After` when the rate limit refused every operation.
+/// 200 with the GraphQL response; 429 with `Retry-After` when the rate limit refused every operation;
+/// 503 when no operation ran because a dependency is down (no data, every error
+/// `SERVICE_UNAVAILABLE`), so the client knows it may repeat the request.
 fn graphql_response(response: BatchResponse) -> HttpResponse {
+    let unavailable = responses(&response).iter().all(|r| {
+        r.data == async_graphql::Value::Null
+            && !r.errors.is_empty()
+            && r.errors.iter().all(|e| {
+                matches!(e.extensions.as_ref().and_then(|x| x.get("code")),
+                    Some(async_graphql::Value::String(c)) if c == "SERVICE_UNAVAILABLE")
+            })
+    });
     let retry_after = responses(&response)
         .iter()
         .map(|r| {
@@ -684,6 +699,7 @@ fn graphql_response(response: BatchResponse) -> HttpResponse {
             b.insert_header((header::RETRY_AFTER, secs.to_string()));
             b
         }
+        None if unavailable => HttpResponse::ServiceUnavailable(),
         None => HttpResponse::Ok(),
     };
     builder.insert_header((header::CACHE_CONTROL, "no-store")).json(response)
@@ -709,10 +725,11 @@ async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "status": "ok" }))
 }
 
-/// Ready when the database answers. Also reports the search outbox: pending changes, the age of the
-/// oldest (outbox lag) and the last batch's time to search.
+/// Ready when the database answers within a second (not behind requests queueing for the pool).
+/// Also reports the search outbox: pending changes, the age of the oldest (outbox lag) and the last
+/// batch's time to search.
 async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    if let Err(err) = state.db.ping().await {
+    if let Err(err) = db::ping(&state.db, db::READINESS_TIMEOUT).await {
         tracing::warn!(error = %err, "readiness check: database unreachable");
         return HttpResponse::ServiceUnavailable()
             .json(json!({ "status": "unavailable", "database": "unreachable" }));

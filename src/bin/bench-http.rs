@@ -90,7 +90,12 @@ async fn main() -> anyhow::Result<()> {
     let database = dir.join("bench.db");
     let reuse = database.exists();
     let url = format!("sqlite://{}?mode=rwc", database.display());
-    let db = api::db::connect(&secrecy::SecretString::from(url.clone()), "bench database").await?;
+    let db = api::db::connect(
+        &secrecy::SecretString::from(url.clone()),
+        "bench database",
+        api::config::Settings::default().db_acquire_timeout(),
+    )
+    .await?;
     api::db::migrate(&db).await?;
     let started = Instant::now();
     if !reuse {

@@ -44,7 +44,12 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let dir = tempfile::tempdir()?;
     let url = format!("sqlite://{}?mode=rwc", dir.path().join("bench.db").display());
-    let db = api::db::connect(&secrecy::SecretString::from(url), "bench database").await?;
+    let db = api::db::connect(
+        &secrecy::SecretString::from(url),
+        "bench database",
+        api::config::Settings::default().db_acquire_timeout(),
+    )
+    .await?;
     api::db::migrate(&db).await?;
     api::seed::skills::ensure(&db).await?;
     api::seed::demo::seed(&db).await?;

@@ -46,7 +46,8 @@ async fn main() -> anyhow::Result<()> {
         "sqlite://{}?mode=rwc",
         dir.path().join("bench.db").display()
     )));
-    let db = api::db::connect(&settings.database_url(), "bench database").await?;
+    let db =
+        api::db::connect(&settings.database_url(), "bench database", settings.db_acquire_timeout()).await?;
     api::db::migrate(&db).await?;
     api::seed::skills::ensure(&db).await?;
     api::seed::demo::seed(&db).await?;

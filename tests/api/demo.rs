@@ -200,3 +200,43 @@ async fn reads_by_id_return_the_pools_rows() {
     assert_eq!(reads.by_id::<course::Entity>(uuid::Uuid::now_v7()).await.expect("unknown id"), None);
     assert_eq!(reads.fallbacks(), 0, "every local read succeeded");
 }
+
+/// `serve --demo` and `seed-demo` in production exit with an error before touching the database:
+/// the demo's platform admin has a published password.
+#[test]
+fn demo_data_is_refused_in_production() {
+    let binary = env!("CARGO_BIN_EXE_bildungsmarkt");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let database = dir.path().join("production.db");
+    for args in [&["serve", "--demo"][..], &["seed-demo"]] {
+        let mut child = std::process::Command::new(binary)
+            .args(args)
+            .env("APP_ENV", "production")
+            .env("DATABASE_URL", format!("sqlite://{}?mode=rwc", database.display()))
+            .env("APP_DATA_DIR", dir.path())
+            .env("APP_BIND", "127.0.0.1:0")
+            .env("APP_JWT_SECRET", crate::helpers::JWT_SECRET)
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("run the binary");
+        // A server that started anyway would never exit: wait with a deadline, then stop it.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        let status = loop {
+            if let Some(status) = child.try_wait().expect("wait for the binary") {
+                break status;
+            }
+            if std::time::Instant::now() > deadline {
+                child.kill().ok();
+                panic!("{args:?} in production did not exit within 60 s");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        let mut stderr = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut stderr).ok();
+        assert!(!status.success(), "{args:?} succeeded in production");
+        assert!(stderr.contains("refusing to load demo data in production"), "{args:?}: {stderr}");
+        assert!(!database.exists(), "{args:?} created the database before refusing");
+    }
+}

@@ -2,6 +2,7 @@
 
 mod alerts;
 mod auth;
+mod bounds;
 mod catalog;
 mod demo;
 mod exposure;
@@ -13,6 +14,7 @@ mod matching;
 mod needs;
 mod offers;
 mod organizations;
+mod outage;
 mod outbox;
 mod search;
 mod server;

@@ -14,6 +14,7 @@ use super::{EventType, webhooks};
 use crate::db;
 use crate::error::ApiResult;
 use crate::events::{DomainEvent, EventBus, OfferChange};
+use crate::outage::OutageLog;
 use crate::search::Backend;
 use crate::service::matching;
 use crate::shutdown::Stop;
@@ -33,8 +34,13 @@ impl Dispatcher {
     /// Runs until `stop` fires; the batch in hand is finished first.
     pub async fn run(self, mut stop: Stop) {
         let mut pruned_at = std::time::Instant::now();
+        let outage = OutageLog::new("alert dispatcher");
         while !stop.is_stopping() {
-            let stopping = match self.dispatch_once().await {
+            let dispatched = self.dispatch_once().await;
+            if dispatched.is_ok() {
+                outage.succeeded();
+            }
+            let stopping = match dispatched {
                 Ok(0) => {
                     tokio::select! {
                         stopping = stop.sleep(POLL) => stopping,
@@ -43,7 +49,7 @@ impl Dispatcher {
                 }
                 Ok(_) => false,
                 Err(e) => {
-                    tracing::warn!(error = ?e, "dispatching alert events failed");
+                    outage.failed("dispatching alert events", &e);
                     stop.sleep(Duration::from_secs(1)).await
                 }
             };

@@ -27,6 +27,7 @@ use crate::config::AlertSettings;
 use crate::db;
 use crate::error::{ApiError, ApiResult};
 use crate::metrics::Metrics;
+use crate::outage::OutageLog;
 use crate::service::json_list;
 use crate::service::webhooks::is_public;
 use crate::shutdown::Stop;
@@ -122,12 +123,17 @@ impl Sender {
 
     /// Runs until `stop` fires; deliveries in flight are finished and recorded first.
     pub async fn run(self, mut stop: Stop) {
+        let outage = OutageLog::new("webhook sender");
         while !stop.is_stopping() {
-            let stopping = match self.send_due().await {
+            let sent = self.send_due().await;
+            if sent.is_ok() {
+                outage.succeeded();
+            }
+            let stopping = match sent {
                 Ok(0) => stop.sleep(POLL).await,
                 Ok(_) => false,
                 Err(e) => {
-                    tracing::warn!(error = ?e, "sending webhooks failed");
+                    outage.failed("sending webhooks", &e);
                     stop.sleep(Duration::from_secs(1)).await
                 }
             };

@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use super::{Backend, document, outbox};
 use crate::error::ApiResult;
+use crate::outage::OutageLog;
 use crate::shutdown::Stop;
 
 /// Documents per batch at most.
@@ -38,6 +39,7 @@ pub struct Worker {
     /// Woken after this instance's mutations, so that their changes need not wait for the poll.
     pub wake: Arc<Notify>,
     pub id: String,
+    outage: OutageLog,
 }
 
 impl Worker {
@@ -47,7 +49,14 @@ impl Worker {
         stats: Arc<IndexingStats>,
         wake: Arc<Notify>,
     ) -> Self {
-        Self { db, backend, stats, wake, id: format!("worker-{}", Uuid::now_v7().simple()) }
+        Self {
+            db,
+            backend,
+            stats,
+            wake,
+            id: format!("worker-{}", Uuid::now_v7().simple()),
+            outage: OutageLog::new("search indexing"),
+        }
     }
 
     /// Runs until `stop` fires; a batch in hand is finished first.
@@ -83,10 +92,11 @@ impl Worker {
         {
             Ok(rows) => rows,
             Err(e) => {
-                tracing::warn!(error = ?e, "claiming search outbox rows failed");
+                self.outage.failed("claiming search outbox rows", &e);
                 return Err(Duration::from_secs(1));
             }
         };
+        self.outage.succeeded();
         if rows.is_empty() {
             return Ok(0);
         }

@@ -18,10 +18,10 @@ use crate::db;
 use crate::db::reads::Reads;
 use crate::error::{ApiError, ApiResult};
 use crate::search::outbox;
+use crate::service::validate::bounds;
 use crate::service::{access, json_list, skills, validate};
 
 pub const MAX_PRICE_CENTS: i64 = 100_000_000;
-const MAX_SKILLS: usize = 30;
 
 /// Fields of a course as a write gives them; `None` leaves a field as it is (on create: the default).
 #[derive(Debug, Clone, Default)]
@@ -94,6 +94,15 @@ pub async fn list(
     after: Option<Uuid>,
     limit: u64,
 ) -> ApiResult<Vec<course::Model>> {
+    validate::all_at_most(&[
+        ("filter.statuses", filter.statuses.len(), bounds::ENUM_VALUES),
+        ("filter.skillIds", filter.skill_ids.len(), bounds::FILTER_SKILLS),
+        ("filter.dqrLevels", filter.dqr_levels.len(), bounds::DQR_LEVELS),
+        ("filter.formats", filter.formats.len(), bounds::ENUM_VALUES),
+        ("filter.schedules", filter.schedules.len(), bounds::ENUM_VALUES),
+        ("filter.funding", filter.funding.len(), bounds::ENUM_VALUES),
+        ("filter.languages", filter.languages.len(), bounds::LANGUAGES),
+    ])?;
     for level in &filter.dqr_levels {
         if !(1..=8).contains(level) {
             return Err(ApiError::bad_input("filter.dqrLevels", "DQR levels are 1 to 8"));
@@ -242,10 +251,12 @@ async fn apply(
         model.description =
             validate::optional_text("input.description", Some(&description), 20_000)?.unwrap_or_default();
     }
+    validate::all_at_most(&[
+        ("input.skillIds", fields.skill_ids.as_ref().map_or(0, Vec::len), bounds::COURSE_SKILLS),
+        ("input.keywords", fields.keywords.as_ref().map_or(0, Vec::len), bounds::KEYWORDS),
+        ("input.fundingOptions", fields.funding_options.as_ref().map_or(0, Vec::len), bounds::ENUM_VALUES),
+    ])?;
     if let Some(keywords) = fields.keywords {
-        if keywords.len() > 30 {
-            return Err(ApiError::bad_input("input.keywords", "at most 30 keywords"));
-        }
         let keywords = keywords
             .iter()
             .map(|k| validate::text("input.keywords", k, 1, 60))
@@ -330,7 +341,7 @@ async fn apply(
         model.rolling_start = rolling;
     }
     if let Some(ids) = &fields.skill_ids {
-        skills::validate_ids(txn, "input.skillIds", ids, MAX_SKILLS).await?;
+        skills::validate_ids(txn, "input.skillIds", ids).await?;
     }
     Ok((model, fields.skill_ids))
 }

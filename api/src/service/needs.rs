@@ -18,6 +18,7 @@ use crate::alerts::{self, AlertEvent};
 use crate::db;
 use crate::error::{ApiError, ApiResult};
 use crate::service::courses::{price_cents, stale};
+use crate::service::validate::bounds;
 use crate::service::{access, json_list, offers, skills, validate};
 
 pub const MAX_PARTICIPANTS: i32 = 1_000;
@@ -113,6 +114,11 @@ pub async fn list(
     after: Option<Uuid>,
     limit: u64,
 ) -> ApiResult<Vec<need::Model>> {
+    validate::all_at_most(&[
+        ("filter.statuses", filter.statuses.len(), bounds::ENUM_VALUES),
+        ("filter.skillIds", filter.skill_ids.len(), bounds::FILTER_SKILLS),
+        ("filter.bundeslaender", filter.bundeslaender.len(), bounds::ENUM_VALUES),
+    ])?;
     let own = access::organizations_of(db, caller).await?;
     if own.is_empty() {
         return Ok(Vec::new());
@@ -204,6 +210,10 @@ async fn apply(
     mut model: need::Model,
     fields: NeedFields,
 ) -> ApiResult<(need::Model, Option<Vec<(String, SkillImportance)>>)> {
+    validate::all_at_most(&[
+        ("input.skills", fields.skills.as_ref().map_or(0, Vec::len), bounds::NEED_SKILLS),
+        ("input.fundingWanted", fields.funding_wanted.as_ref().map_or(0, Vec::len), bounds::ENUM_VALUES),
+    ])?;
     if let Some(title) = fields.title {
         model.title = validate::text("input.title", &title, 3, 200)?;
     }
@@ -288,7 +298,7 @@ async fn apply(
     }
     if let Some(list) = &fields.skills {
         let ids: Vec<String> = list.iter().map(|(id, _)| id.clone()).collect();
-        skills::validate_ids(txn, "input.skills", &ids, 20).await?;
+        skills::validate_ids(txn, "input.skills", &ids).await?;
     }
     Ok((model, fields.skills))
 }

@@ -39,6 +39,17 @@ async fn lock_need(
     Ok(need)
 }
 
+/// A need as a pool change left it, with what its answer shows of the pool, read in the change's
+/// transaction: once the change is committed, answering it needs no further read, so an outage
+/// right after the commit cannot turn a done change into an error.
+pub struct PoolChange {
+    pub need: need::Model,
+    /// The firms that joined, oldest first.
+    pub pool: Vec<participation::Model>,
+    /// The organizations the caller belongs to (who sees the participations).
+    pub caller_organizations: Vec<Uuid>,
+}
+
 /// `firm_id` joins `need_id` with `participants`.
 pub async fn join(
     db: &DatabaseConnection,
@@ -47,7 +58,7 @@ pub async fn join(
     firm_id: Uuid,
     participants: i32,
     note: Option<String>,
-) -> ApiResult<need::Model> {
+) -> ApiResult<PoolChange> {
     if !(1..=MAX_PARTICIPANTS).contains(&participants) {
         return Err(ApiError::bad_input(
             "participants",
@@ -85,8 +96,9 @@ pub async fn join(
         &AlertEvent::PoolChanged { need_id, owner_id: updated.firm_id, firm_id, participants, joined: true },
     )
     .await?;
+    let change = read_change(&txn, caller, updated).await?;
     txn.commit().await?;
-    Ok(updated)
+    Ok(change)
 }
 
 /// `firm_id` leaves `need_id`; possible until an offer is accepted.
@@ -95,7 +107,7 @@ pub async fn leave(
     caller: Uuid,
     need_id: Uuid,
     firm_id: Uuid,
-) -> ApiResult<need::Model> {
+) -> ApiResult<PoolChange> {
     let txn = db::begin_write(db).await?;
     let need = lock_need(&txn, caller, need_id, firm_id).await?;
     let Some(existing) = find(&txn, need_id, firm_id).await? else {
@@ -117,8 +129,15 @@ pub async fn leave(
         },
     )
     .await?;
+    let change = read_change(&txn, caller, updated).await?;
     txn.commit().await?;
-    Ok(updated)
+    Ok(change)
+}
+
+async fn read_change(txn: &DatabaseTransaction, caller: Uuid, need: need::Model) -> ApiResult<PoolChange> {
+    let pool = of_needs(txn, &[need.id]).await?;
+    let caller_organizations = access::organizations_of(txn, caller).await?;
+    Ok(PoolChange { need, pool, caller_organizations })
 }
 
 async fn find(

@@ -11,6 +11,7 @@ use crate::search::document::day_timestamp;
 use crate::search::query::{
     MAX_QUERY_CHARS, MAX_RADIUS_KM, Near, SearchFilter, SearchRequest, SearchResults, SearchSort, Suggestion,
 };
+use crate::service::validate::bounds;
 use crate::service::{skills, validate};
 
 /// A search engine that does not answer within this time counts as down.
@@ -78,9 +79,15 @@ async fn with_deadline<T>(work: impl Future<Output = Result<T, SearchError>>) ->
 }
 
 async fn validate_filter(state: &AppState, input: FilterInput) -> ApiResult<SearchFilter> {
-    if input.skills.len() > 50 {
-        return Err(ApiError::bad_input("filter.skills", "at most 50 skills"));
-    }
+    validate::all_at_most(&[
+        ("filter.skills", input.skills.len(), bounds::FILTER_SKILLS),
+        ("filter.dqrLevels", input.dqr_levels.len(), bounds::DQR_LEVELS),
+        ("filter.formats", input.formats.len(), bounds::ENUM_VALUES),
+        ("filter.schedules", input.schedules.len(), bounds::ENUM_VALUES),
+        ("filter.funding", input.funding.len(), bounds::ENUM_VALUES),
+        ("filter.bundeslaender", input.bundeslaender.len(), bounds::ENUM_VALUES),
+        ("filter.languages", input.languages.len(), bounds::LANGUAGES),
+    ])?;
     let unknown = skills::unknown(&state.db, &input.skills).await?;
     if !unknown.is_empty() {
         return Err(ApiError::bad_input(

@@ -98,16 +98,8 @@ pub async fn unknown(db: &impl ConnectionTrait, ids: &[String]) -> ApiResult<Vec
     Ok(ids.iter().filter(|id| !known.contains(id)).cloned().collect())
 }
 
-/// Checks a list of skill ids for a write: at most `max`, no duplicates, all known.
-pub async fn validate_ids(
-    db: &impl ConnectionTrait,
-    field: &str,
-    ids: &[String],
-    max: usize,
-) -> ApiResult<()> {
-    if ids.len() > max {
-        return Err(ApiError::bad_input(field, format!("at most {max} skills")));
-    }
+/// Checks a list of skill ids for a write (its length is checked before): no duplicates, all known.
+pub async fn validate_ids(db: &impl ConnectionTrait, field: &str, ids: &[String]) -> ApiResult<()> {
     let mut seen = std::collections::HashSet::new();
     if let Some(dup) = ids.iter().find(|id| !seen.insert(id.as_str())) {
         return Err(ApiError::bad_input(field, format!("skill {dup} is listed twice")));
@@ -133,9 +125,7 @@ pub async fn create(db: &DatabaseConnection, is_admin: bool, input: NewSkill) ->
     }
     let label = validate::text("input.label", &input.label, 2, 200)?;
     let label_en = validate::optional_text("input.labelEn", input.label_en.as_deref(), 200)?;
-    if input.synonyms.len() > 20 {
-        return Err(ApiError::bad_input("input.synonyms", "at most 20 synonyms"));
-    }
+    validate::at_most("input.synonyms", input.synonyms.len(), validate::bounds::SYNONYMS)?;
     let synonyms = input
         .synonyms
         .iter()

@@ -2,6 +2,43 @@
 
 use crate::error::{ApiError, ApiResult};
 
+/// The bounds of the schema's list arguments. Each list field's `///` doc states its bound, and
+/// [`at_most`] enforces it before a list reaches the database: every value of a list becomes a bound
+/// parameter of a statement, and SQLite takes at most 32 766 of them.
+pub mod bounds {
+    /// Skill ids in a filter (`courses`, `needs`, `searchCourses`).
+    pub const FILTER_SKILLS: usize = 50;
+    /// Values of an enum list (statuses, formats, schedules, funding options, Bundesländer, event
+    /// types): more than any of those enums has.
+    pub const ENUM_VALUES: usize = 20;
+    /// DQR levels in a filter: there are eight.
+    pub const DQR_LEVELS: usize = 8;
+    /// Language codes in a filter or on a course.
+    pub const LANGUAGES: usize = 10;
+    /// Skills of a course.
+    pub const COURSE_SKILLS: usize = 30;
+    /// Keywords of a course.
+    pub const KEYWORDS: usize = 30;
+    /// Skills a need asks for.
+    pub const NEED_SKILLS: usize = 20;
+    /// Synonyms of a skill.
+    pub const SYNONYMS: usize = 20;
+}
+
+/// Refuses a list argument `field` of `count` values when it holds more than `max`: the one check
+/// every list a client sends passes (see [`bounds`]).
+pub fn at_most(field: &str, count: usize, max: usize) -> ApiResult<()> {
+    if count > max {
+        return Err(ApiError::bad_input(field, format!("{field} takes at most {max} values, not {count}")));
+    }
+    Ok(())
+}
+
+/// [`at_most`] for each `(field, count, max)`, in order.
+pub fn all_at_most(lists: &[(&str, usize, usize)]) -> ApiResult<()> {
+    lists.iter().try_for_each(|&(field, count, max)| at_most(field, count, max))
+}
+
 /// Trims `value` and checks its length in characters.
 pub fn text(field: &str, value: &str, min: usize, max: usize) -> ApiResult<String> {
     let value = value.trim();
@@ -69,11 +106,9 @@ pub fn website(field: &str, value: Option<&str>) -> ApiResult<Option<String>> {
     }
 }
 
-/// ISO 639-1 language codes, lower-cased, at most ten, duplicates dropped.
+/// ISO 639-1 language codes, lower-cased, at most [`bounds::LANGUAGES`], duplicates dropped.
 pub fn language_codes(field: &str, codes: &[String]) -> ApiResult<Vec<String>> {
-    if codes.len() > 10 {
-        return Err(ApiError::bad_input(field, "at most 10 languages"));
-    }
+    at_most(field, codes.len(), bounds::LANGUAGES)?;
     let mut out: Vec<String> = Vec::new();
     for code in codes {
         let code = code.trim().to_ascii_lowercase();
@@ -181,5 +216,95 @@ mod tests {
         assert!(website("w", Some("ihk.de")).is_err());
         assert!(website("w", Some("javascript:alert(1)")).is_err());
         assert_eq!(website("w", Some("  ")).ok(), Some(None));
+    }
+}
+
+#[cfg(test)]
+mod list_bounds {
+    use async_graphql::parser::types::{BaseType, InputValueDefinition, TypeKind, TypeSystemDefinition};
+
+    use super::bounds::*;
+
+    /// Every list a client can send: (input type or `Type.field` of an argument, field, bound).
+    const LISTS: &[(&str, &str, usize)] = &[
+        ("CourseFilter", "statuses", ENUM_VALUES),
+        ("CourseFilter", "skillIds", FILTER_SKILLS),
+        ("CourseFilter", "dqrLevels", DQR_LEVELS),
+        ("CourseFilter", "formats", ENUM_VALUES),
+        ("CourseFilter", "schedules", ENUM_VALUES),
+        ("CourseFilter", "funding", ENUM_VALUES),
+        ("CourseFilter", "languages", LANGUAGES),
+        ("CourseInput", "skillIds", COURSE_SKILLS),
+        ("CourseInput", "keywords", KEYWORDS),
+        ("CourseInput", "languages", LANGUAGES),
+        ("CourseInput", "fundingOptions", ENUM_VALUES),
+        ("CourseSearchFilter", "skills", FILTER_SKILLS),
+        ("CourseSearchFilter", "dqrLevels", DQR_LEVELS),
+        ("CourseSearchFilter", "formats", ENUM_VALUES),
+        ("CourseSearchFilter", "schedules", ENUM_VALUES),
+        ("CourseSearchFilter", "funding", ENUM_VALUES),
+        ("CourseSearchFilter", "bundeslaender", ENUM_VALUES),
+        ("CourseSearchFilter", "languages", LANGUAGES),
+        ("CreateWebhookEndpointInput", "eventTypes", ENUM_VALUES),
+        ("NeedFilter", "statuses", ENUM_VALUES),
+        ("NeedFilter", "skillIds", FILTER_SKILLS),
+        ("NeedFilter", "bundeslaender", ENUM_VALUES),
+        ("NeedInput", "skills", NEED_SKILLS),
+        ("NeedInput", "fundingWanted", ENUM_VALUES),
+        ("SkillInput", "synonyms", SYNONYMS),
+    ];
+
+    /// The schema's list inputs and arguments, with their descriptions.
+    fn schema_lists() -> Vec<(String, String, String)> {
+        let sdl = crate::graphql::sdl();
+        let document = async_graphql::parser::parse_schema(&sdl).expect("the SDL parses");
+        let mut lists = Vec::new();
+        let mut add = |owner: String, value: &InputValueDefinition| {
+            if matches!(value.ty.node.base, BaseType::List(_)) {
+                let description = value.description.as_ref().map(|d| d.node.clone()).unwrap_or_default();
+                lists.push((owner, value.name.node.to_string(), description));
+            }
+        };
+        for definition in &document.definitions {
+            let TypeSystemDefinition::Type(ty) = definition else { continue };
+            let name = ty.node.name.node.to_string();
+            match &ty.node.kind {
+                TypeKind::InputObject(input) => {
+                    for field in &input.fields {
+                        add(name.clone(), &field.node);
+                    }
+                }
+                TypeKind::Object(object) => {
+                    for field in &object.fields {
+                        for argument in &field.node.arguments {
+                            add(format!("{name}.{}", field.node.name.node), &argument.node);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        lists
+    }
+
+    /// A new list argument needs a bound: this table, a check with `at_most`, and its doc.
+    #[test]
+    fn every_list_argument_of_the_schema_is_bounded_and_documented() {
+        let lists = schema_lists();
+        for (owner, field, description) in &lists {
+            let Some(&(_, _, bound)) = LISTS.iter().find(|(o, f, _)| o == owner && f == field) else {
+                panic!("{owner}.{field} is a list without a bound in validate::bounds");
+            };
+            assert!(
+                description.to_lowercase().contains(&format!("at most {bound} values")),
+                "the doc of {owner}.{field} does not state its bound of {bound}: {description:?}"
+            );
+        }
+        for (owner, field, _) in LISTS {
+            assert!(
+                lists.iter().any(|(o, f, _)| o == owner && f == field),
+                "{owner}.{field} is no list of the schema any more"
+            );
+        }
     }
 }

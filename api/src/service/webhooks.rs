@@ -17,7 +17,7 @@ use uuid::Uuid;
 use crate::alerts::EventType;
 use crate::db;
 use crate::error::{ApiError, ApiResult};
-use crate::service::{json_list, organizations};
+use crate::service::{json_list, organizations, validate};
 
 /// Endpoints per organization at most.
 pub const MAX_ENDPOINTS: u64 = 10;
@@ -90,6 +90,7 @@ pub async fn create(
     allow_loopback: bool,
 ) -> ApiResult<endpoint::Model> {
     let url = endpoint_url("input.url", url, allow_loopback)?;
+    validate::at_most("input.eventTypes", event_types.len(), validate::bounds::ENUM_VALUES)?;
     if event_types.is_empty() {
         return Err(ApiError::bad_input("input.eventTypes", "name at least one event type"));
     }

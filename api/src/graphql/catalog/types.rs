@@ -305,8 +305,9 @@ pub struct CourseInput {
     pub subtitle: Option<String>,
     /// Markdown; at least 20 characters to publish.
     pub description: Option<String>,
-    /// Skill ids from `skills`; at least one to publish; replaces the list.
+    /// Skill ids from `skills`; at least one to publish; replaces the list. At most 30 values.
     pub skill_ids: Option<Vec<String>>,
+    /// At most 30 values, each 1–60 characters.
     pub keywords: Option<Vec<String>>,
     /// 1–8, or null for none.
     pub dqr_level: MaybeUndefined<i32>,
@@ -315,7 +316,7 @@ pub struct CourseInput {
     pub zusatzqualifikation: Option<bool>,
     pub target_group: Option<String>,
     pub prerequisites: Option<String>,
-    /// ISO 639-1 codes; defaults to `["de"]`.
+    /// ISO 639-1 codes; defaults to `["de"]`. At most 10 values.
     pub languages: Option<Vec<String>>,
     /// 1–10000.
     pub duration_hours: Option<i32>,
@@ -330,7 +331,7 @@ pub struct CourseInput {
     /// Defaults to EXEMPT.
     pub vat: Option<VatTreatment>,
     /// QCG and BILDUNGSGUTSCHEIN need an AZAV-certified provider and `azavMeasureNumber`;
-    /// AUFSTIEGS_BAFOEG needs DQR 5–7 and 400 hours.
+    /// AUFSTIEGS_BAFOEG needs DQR 5–7 and 400 hours. At most 20 values.
     pub funding_options: Option<Vec<FundingOption>>,
     pub azav_measure_number: Option<String>,
     pub inhouse_possible: Option<bool>,
@@ -439,20 +440,25 @@ impl From<OfferingInput> for OfferingFields {
 #[derive(InputObject, Default)]
 pub struct CourseFilter {
     pub provider_id: Option<ID>,
-    /// Defaults to PUBLISHED; DRAFT shows only your own organizations' drafts.
+    /// Defaults to PUBLISHED; DRAFT shows only your own organizations' drafts. At most 20 values.
     #[graphql(default)]
     pub statuses: Vec<CourseStatus>,
+    /// Skill ids. At most 50 values.
     #[graphql(default)]
     pub skill_ids: Vec<String>,
+    /// 1–8. At most 8 values.
     #[graphql(default)]
     pub dqr_levels: Vec<i32>,
+    /// At most 20 values.
     #[graphql(default)]
     pub formats: Vec<CourseFormat>,
+    /// At most 20 values.
     #[graphql(default)]
     pub schedules: Vec<CourseSchedule>,
+    /// Courses eligible for any of these. At most 20 values.
     #[graphql(default)]
     pub funding: Vec<FundingOption>,
-    /// ISO 639-1 codes.
+    /// ISO 639-1 codes. At most 10 values.
     #[graphql(default)]
     pub languages: Vec<String>,
     pub zusatzqualifikation: Option<bool>,

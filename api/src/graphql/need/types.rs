@@ -1,3 +1,5 @@
+use std::sync::Arc;
+
 use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, MaybeUndefined, Result, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::qualification_need as need;
@@ -11,6 +13,7 @@ use crate::graphql::organization::loaders::OrganizationLoader;
 use crate::graphql::organization::types::{Bundesland, GeoPoint, GeoPointInput, LIST_COST, Organization};
 use crate::graphql::skill::types::Skill;
 use crate::service::needs::{NeedFields, NeedLocation as ServiceLocation};
+use crate::service::pooling::PoolChange;
 use crate::service::{json_list, offers};
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
@@ -95,6 +98,9 @@ pub struct QualificationNeed {
     pub version: i32,
     #[graphql(skip)]
     pub model: need::Model,
+    /// What a pool change read in its transaction (see [`PoolChange`]); else loaded on demand.
+    #[graphql(skip)]
+    pub read_with_change: Option<Arc<PoolChange>>,
 }
 
 impl From<need::Model> for QualificationNeed {
@@ -130,12 +136,24 @@ impl From<need::Model> for QualificationNeed {
             updated_at: m.updated_at,
             version: m.version,
             model: m,
+            read_with_change: None,
         }
+    }
+}
+
+impl From<PoolChange> for QualificationNeed {
+    fn from(change: PoolChange) -> Self {
+        let mut need = Self::from(change.need.clone());
+        need.read_with_change = Some(Arc::new(change));
+        need
     }
 }
 
 impl QualificationNeed {
     async fn pool(&self, ctx: &Context<'_>) -> Result<Vec<entity::need_participation::Model>> {
+        if let Some(change) = &self.read_with_change {
+            return Ok(change.pool.clone());
+        }
         Ok(loader::<ParticipationsLoader>(ctx)?
             .load_one(self.model.id)
             .await
@@ -144,6 +162,9 @@ impl QualificationNeed {
     }
 
     async fn caller_organizations(&self, ctx: &Context<'_>) -> Result<Vec<uuid::Uuid>> {
+        if let Some(change) = &self.read_with_change {
+            return Ok(change.caller_organizations.clone());
+        }
         let caller = context::require_user(ctx)?;
         Ok(loader::<CallerOrganizationsLoader>(ctx)?
             .load_one(caller)
@@ -232,7 +253,7 @@ pub struct NeedInput {
     /// 3–200 characters.
     pub title: Option<String>,
     pub description: Option<String>,
-    /// Replaces the list; at least one MUST skill to open the need.
+    /// Replaces the list; at least one MUST skill to open the need. At most 20 values.
     pub skills: Option<Vec<NeedSkillInput>>,
     /// 1–8, or null.
     pub target_dqr_level: MaybeUndefined<i32>,
@@ -249,6 +270,7 @@ pub struct NeedInput {
     pub latest_start: MaybeUndefined<NaiveDate>,
     /// In cents.
     pub budget_cents_per_participant: MaybeUndefined<i64>,
+    /// At most 20 values.
     pub funding_wanted: Option<Vec<FundingOption>>,
     pub poolable: Option<bool>,
     /// ISO 639-1 code of the course language wanted; defaults to de.
@@ -291,10 +313,13 @@ impl From<NeedInput> for NeedFields {
 #[derive(InputObject, Default)]
 pub struct NeedFilter {
     pub firm_id: Option<ID>,
+    /// At most 20 values.
     #[graphql(default)]
     pub statuses: Vec<NeedStatus>,
+    /// Skill ids. At most 50 values.
     #[graphql(default)]
     pub skill_ids: Vec<String>,
+    /// At most 20 values.
     #[graphql(default)]
     pub bundeslaender: Vec<Bundesland>,
 }

@@ -25,8 +25,8 @@ impl OfferMutation {
         let state = context::state(ctx)?;
         let need = parse_id("needId", &need_id)?;
         let firm = parse_id("organizationId", &organization_id)?;
-        let updated = pooling::join(&state.db, caller, need, firm, participants, note).await?;
-        Ok(updated.into())
+        let change = pooling::join(&state.db, caller, need, firm, participants, note).await?;
+        Ok(change.into())
     }
 
     /// Takes your firm's participants out of a need it joined, while the need is OPEN.
@@ -40,8 +40,8 @@ impl OfferMutation {
         let state = context::state(ctx)?;
         let need = parse_id("needId", &need_id)?;
         let firm = parse_id("organizationId", &organization_id)?;
-        let updated = pooling::leave(&state.db, caller, need, firm).await?;
-        Ok(updated.into())
+        let change = pooling::leave(&state.db, caller, need, firm).await?;
+        Ok(change.into())
     }
 
     /// A provider offers one of its offerings, or a custom proposal, on an OPEN need. One pending

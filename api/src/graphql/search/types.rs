@@ -18,20 +18,25 @@ pub struct NearInput {
 /// Filters of `searchCourses`; lists mean "any of", fields "all of".
 #[derive(InputObject, Default)]
 pub struct CourseSearchFilter {
-    /// Skill ids.
+    /// Skill ids. At most 50 values.
     #[graphql(default)]
     pub skills: Vec<String>,
+    /// 1–8. At most 8 values.
     #[graphql(default)]
     pub dqr_levels: Vec<i32>,
+    /// At most 20 values.
     #[graphql(default)]
     pub formats: Vec<CourseFormat>,
+    /// At most 20 values.
     #[graphql(default)]
     pub schedules: Vec<CourseSchedule>,
+    /// At most 20 values.
     #[graphql(default)]
     pub funding: Vec<FundingOption>,
+    /// Where the offering takes place. At most 20 values.
     #[graphql(default)]
     pub bundeslaender: Vec<Bundesland>,
-    /// ISO 639-1 codes.
+    /// ISO 639-1 codes. At most 10 values.
     #[graphql(default)]
     pub languages: Vec<String>,
     /// Offerings starting on or after this day (courses with a rolling start always match).

@@ -85,6 +85,7 @@ pub struct SkillInput {
     /// German label, unique.
     pub label: String,
     pub label_en: Option<String>,
+    /// At most 20 values, each 1–100 characters.
     #[graphql(default)]
     pub synonyms: Vec<String>,
 }

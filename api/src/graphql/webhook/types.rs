@@ -110,6 +110,6 @@ pub struct CreateWebhookEndpointInput {
     pub organization_id: ID,
     /// https:// URL (plain http only to localhost in development).
     pub url: String,
-    /// At least one.
+    /// At least one, at most 20 values.
     pub event_types: Vec<WebhookEventType>,
 }
