@@ -61,6 +61,10 @@ pub struct AuthSettings {
     pub audience: String,
     pub access_token_ttl_secs: i64,
     pub refresh_token_ttl_secs: i64,
+    /// Password hashes computed at once (each holds 19 MiB while it runs); 0 = one per core.
+    pub password_hash_concurrency: usize,
+    /// How long a sign-in waits for a free hashing slot before `RATE_LIMITED`.
+    pub password_hash_queue_timeout_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -170,6 +174,8 @@ impl Default for AuthSettings {
             audience: "bildungsmarkt-api".into(),
             access_token_ttl_secs: 15 * 60,
             refresh_token_ttl_secs: 30 * 24 * 60 * 60,
+            password_hash_concurrency: 0,
+            password_hash_queue_timeout_ms: 5_000,
         }
     }
 }
@@ -271,6 +277,12 @@ impl Settings {
         }
         if let Some(v) = get("APP_REFRESH_TOKEN_TTL_SECS") {
             self.auth.refresh_token_ttl_secs = parse_num("APP_REFRESH_TOKEN_TTL_SECS", &v)?;
+        }
+        if let Some(v) = get("APP_PASSWORD_HASH_CONCURRENCY") {
+            self.auth.password_hash_concurrency = parse_num("APP_PASSWORD_HASH_CONCURRENCY", &v)?;
+        }
+        if let Some(v) = get("APP_PASSWORD_HASH_QUEUE_TIMEOUT_MS") {
+            self.auth.password_hash_queue_timeout_ms = parse_num("APP_PASSWORD_HASH_QUEUE_TIMEOUT_MS", &v)?;
         }
         if let Some(v) = get("MEILI_URL") {
             self.search.meili_url = Some(v);

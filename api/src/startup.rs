@@ -73,6 +73,10 @@ impl Application {
         listener: TcpListener,
     ) -> anyhow::Result<Self> {
         let jwt = Arc::new(JwtKeys::from_settings(&settings.auth, &settings.data_dir)?);
+        crate::auth::password::configure(
+            settings.auth.password_hash_concurrency,
+            std::time::Duration::from_millis(settings.auth.password_hash_queue_timeout_ms),
+        );
         let options = SchemaOptions { introspection: !settings.is_production() };
         let indexing = Arc::new(IndexingStats::default());
         let shutdown = Shutdown::default();

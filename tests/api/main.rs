@@ -6,6 +6,7 @@ mod catalog;
 mod demo;
 mod helpers;
 mod keys;
+mod login_memory;
 mod matching;
 mod needs;
 mod offers;
