@@ -65,6 +65,8 @@ pub struct AuthSettings {
     pub password_hash_concurrency: usize,
     /// How long a sign-in waits for a free hashing slot before `RATE_LIMITED`.
     pub password_hash_queue_timeout_ms: u64,
+    /// Registrations per client address and hour; 0 = unlimited.
+    pub registrations_per_hour: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -176,6 +178,7 @@ impl Default for AuthSettings {
             refresh_token_ttl_secs: 30 * 24 * 60 * 60,
             password_hash_concurrency: 0,
             password_hash_queue_timeout_ms: 5_000,
+            registrations_per_hour: 10,
         }
     }
 }
@@ -283,6 +286,9 @@ impl Settings {
         }
         if let Some(v) = get("APP_PASSWORD_HASH_QUEUE_TIMEOUT_MS") {
             self.auth.password_hash_queue_timeout_ms = parse_num("APP_PASSWORD_HASH_QUEUE_TIMEOUT_MS", &v)?;
+        }
+        if let Some(v) = get("APP_REGISTRATIONS_PER_HOUR") {
+            self.auth.registrations_per_hour = parse_num("APP_REGISTRATIONS_PER_HOUR", &v)?;
         }
         if let Some(v) = get("MEILI_URL") {
             self.search.meili_url = Some(v);

@@ -247,6 +247,13 @@ async fn identify(credential: Option<&str>, state: &AppState) -> Result<Identity
         });
     }
     let user = state.jwt.verify(credential).ok_or("the access token is invalid or expired")?;
+    // A token outlives a deleted account; without this check its writes would hit foreign keys.
+    state
+        .reads
+        .by_id::<entity::user::Entity>(user.user_id)
+        .await
+        .map_err(|_| "the access token could not be checked; try again")?
+        .ok_or("the account of this access token no longer exists")?;
     Ok(Identity {
         caller: Caller(Some(user)),
         principal: Some(Principal::User(user.user_id)),

@@ -65,6 +65,7 @@ pub async fn spawn_app_with_search(
     settings.limits.rate_anonymous_per_min = 0;
     settings.limits.rate_user_per_min = 0;
     settings.limits.rate_api_key_per_min = 0;
+    settings.auth.registrations_per_hour = 0;
     configure(&mut settings);
     let app = match search {
         Some(search) => Application::build_with_search(settings, search).await,
