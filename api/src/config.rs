@@ -67,6 +67,8 @@ pub struct AuthSettings {
     pub password_hash_queue_timeout_ms: u64,
     /// Registrations per client address and hour; 0 = unlimited.
     pub registrations_per_hour: u32,
+    /// Days an organization invitation can be accepted.
+    pub invitation_ttl_days: i64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -179,6 +181,7 @@ impl Default for AuthSettings {
             password_hash_concurrency: 0,
             password_hash_queue_timeout_ms: 5_000,
             registrations_per_hour: 10,
+            invitation_ttl_days: 14,
         }
     }
 }
@@ -290,6 +293,9 @@ impl Settings {
         if let Some(v) = get("APP_REGISTRATIONS_PER_HOUR") {
             self.auth.registrations_per_hour = parse_num("APP_REGISTRATIONS_PER_HOUR", &v)?;
         }
+        if let Some(v) = get("APP_INVITATION_TTL_DAYS") {
+            self.auth.invitation_ttl_days = parse_num("APP_INVITATION_TTL_DAYS", &v)?;
+        }
         if let Some(v) = get("MEILI_URL") {
             self.search.meili_url = Some(v);
         }
@@ -356,6 +362,9 @@ impl Settings {
     fn validate(&self) -> anyhow::Result<()> {
         if self.auth.access_token_ttl_secs <= 0 || self.auth.refresh_token_ttl_secs <= 0 {
             bail!("token lifetimes must be positive");
+        }
+        if self.auth.invitation_ttl_days <= 0 {
+            bail!("APP_INVITATION_TTL_DAYS must be positive");
         }
         if self.auth.jwt_private_key_file.is_some() != self.auth.jwt_public_key_file.is_some() {
             bail!("APP_JWT_PRIVATE_KEY_FILE and APP_JWT_PUBLIC_KEY_FILE go together");

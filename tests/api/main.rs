@@ -5,6 +5,7 @@ mod auth;
 mod catalog;
 mod demo;
 mod helpers;
+mod invitations;
 mod keys;
 mod login_memory;
 mod matching;
