@@ -506,6 +506,26 @@ mod tests {
     }
 
     #[test]
+    fn sign_in_and_invitation_settings_come_from_the_environment() -> anyhow::Result<()> {
+        let defaults = with_env(&[])?;
+        assert_eq!(defaults.auth.password_hash_concurrency, 0, "one worker per core");
+        assert_eq!(defaults.auth.registrations_per_hour, 10);
+        assert_eq!(defaults.auth.invitation_ttl_days, 14);
+        let settings = with_env(&[
+            ("APP_PASSWORD_HASH_CONCURRENCY", "3"),
+            ("APP_PASSWORD_HASH_QUEUE_TIMEOUT_MS", "250"),
+            ("APP_REGISTRATIONS_PER_HOUR", "0"),
+            ("APP_INVITATION_TTL_DAYS", "7"),
+        ])?;
+        assert_eq!(settings.auth.password_hash_concurrency, 3);
+        assert_eq!(settings.auth.password_hash_queue_timeout_ms, 250);
+        assert_eq!(settings.auth.registrations_per_hour, 0);
+        assert_eq!(settings.auth.invitation_ttl_days, 7);
+        assert!(with_env(&[("APP_INVITATION_TTL_DAYS", "0")]).is_err());
+        Ok(())
+    }
+
+    #[test]
     fn bad_values_are_rejected_with_the_variable_name() {
         let err = with_env(&[("APP_MAX_DEPTH", "deep")]).err().map(|e| e.to_string());
         assert_eq!(err.as_deref(), Some("APP_MAX_DEPTH must be a number, not \"deep\""));
