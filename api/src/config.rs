@@ -66,6 +66,14 @@ pub struct AuthSettings {
     pub audience: String,
     pub access_token_ttl_secs: i64,
     pub refresh_token_ttl_secs: i64,
+    /// Password hashes computed at once (each holds 19 MiB while it runs); 0 = one per core.
+    pub password_hash_concurrency: usize,
+    /// How long a sign-in waits for a free hashing slot before `RATE_LIMITED`.
+    pub password_hash_queue_timeout_ms: u64,
+    /// Registrations per client address and hour; 0 = unlimited.
+    pub registrations_per_hour: u32,
+    /// Days an organization invitation can be accepted.
+    pub invitation_ttl_days: i64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -227,6 +235,10 @@ impl Default for AuthSettings {
             audience: "bildungsmarkt-api".into(),
             access_token_ttl_secs: 15 * 60,
             refresh_token_ttl_secs: 30 * 24 * 60 * 60,
+            password_hash_concurrency: 0,
+            password_hash_queue_timeout_ms: 5_000,
+            registrations_per_hour: 10,
+            invitation_ttl_days: 14,
         }
     }
 }
@@ -334,6 +346,18 @@ impl Settings {
         }
         if let Some(v) = get("APP_REFRESH_TOKEN_TTL_SECS") {
             self.auth.refresh_token_ttl_secs = parse_num("APP_REFRESH_TOKEN_TTL_SECS", &v)?;
+        }
+        if let Some(v) = get("APP_PASSWORD_HASH_CONCURRENCY") {
+            self.auth.password_hash_concurrency = parse_num("APP_PASSWORD_HASH_CONCURRENCY", &v)?;
+        }
+        if let Some(v) = get("APP_PASSWORD_HASH_QUEUE_TIMEOUT_MS") {
+            self.auth.password_hash_queue_timeout_ms = parse_num("APP_PASSWORD_HASH_QUEUE_TIMEOUT_MS", &v)?;
+        }
+        if let Some(v) = get("APP_REGISTRATIONS_PER_HOUR") {
+            self.auth.registrations_per_hour = parse_num("APP_REGISTRATIONS_PER_HOUR", &v)?;
+        }
+        if let Some(v) = get("APP_INVITATION_TTL_DAYS") {
+            self.auth.invitation_ttl_days = parse_num("APP_INVITATION_TTL_DAYS", &v)?;
         }
         if let Some(v) = get("MEILI_URL") {
             self.search.meili_url = Some(v);
@@ -445,6 +469,9 @@ impl Settings {
     fn validate(&self) -> anyhow::Result<()> {
         if self.auth.access_token_ttl_secs <= 0 || self.auth.refresh_token_ttl_secs <= 0 {
             bail!("token lifetimes must be positive");
+        }
+        if self.auth.invitation_ttl_days <= 0 {
+            bail!("APP_INVITATION_TTL_DAYS must be positive");
         }
         if self.auth.jwt_private_key_file.is_some() != self.auth.jwt_public_key_file.is_some() {
             bail!("APP_JWT_PRIVATE_KEY_FILE and APP_JWT_PUBLIC_KEY_FILE go together");
@@ -616,6 +643,26 @@ mod tests {
         assert!(with_env(&[("APP_METRICS_BIND", "loopback")]).is_err());
         assert_eq!(with_env(&[("APP_WS_INIT_TIMEOUT_MS", "300")])?.websocket.init_timeout_ms, 300);
         assert!(with_env(&[("APP_BODY_READ_TIMEOUT_SECS", "0")]).is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn sign_in_and_invitation_settings_come_from_the_environment() -> anyhow::Result<()> {
+        let defaults = with_env(&[])?;
+        assert_eq!(defaults.auth.password_hash_concurrency, 0, "one worker per core");
+        assert_eq!(defaults.auth.registrations_per_hour, 10);
+        assert_eq!(defaults.auth.invitation_ttl_days, 14);
+        let settings = with_env(&[
+            ("APP_PASSWORD_HASH_CONCURRENCY", "3"),
+            ("APP_PASSWORD_HASH_QUEUE_TIMEOUT_MS", "250"),
+            ("APP_REGISTRATIONS_PER_HOUR", "0"),
+            ("APP_INVITATION_TTL_DAYS", "7"),
+        ])?;
+        assert_eq!(settings.auth.password_hash_concurrency, 3);
+        assert_eq!(settings.auth.password_hash_queue_timeout_ms, 250);
+        assert_eq!(settings.auth.registrations_per_hour, 0);
+        assert_eq!(settings.auth.invitation_ttl_days, 7);
+        assert!(with_env(&[("APP_INVITATION_TTL_DAYS", "0")]).is_err());
         Ok(())
     }
 

@@ -27,6 +27,7 @@ use crate::auth::{AuthUser, Caller, JwtKeys};
 use crate::config::Settings;
 use crate::db;
 use crate::db::reads::Reads;
+use crate::error::ApiError;
 use crate::events::EventBus;
 use crate::graphql::context::{ClientAddress, RequestId as GraphqlRequestId};
 use crate::graphql::limits::ReadOnlyCaller;
@@ -79,6 +80,10 @@ impl Application {
         listener: TcpListener,
     ) -> anyhow::Result<Self> {
         let jwt = Arc::new(JwtKeys::from_settings(&settings.auth, &settings.data_dir)?);
+        crate::auth::password::configure(
+            settings.auth.password_hash_concurrency,
+            std::time::Duration::from_millis(settings.auth.password_hash_queue_timeout_ms),
+        );
         let options = SchemaOptions { introspection: !settings.is_production() };
         let indexing = Arc::new(IndexingStats::default());
         let shutdown = Shutdown::default();
@@ -270,9 +275,45 @@ pub(crate) struct Identity {
     read_only: bool,
 }
 
+/// Why a presented credential was not accepted.
+pub(crate) enum CredentialRefusal {
+    /// Not valid (HTTP 401 `UNAUTHENTICATED`).
+    Invalid(&'static str),
+    /// It could not be checked: the database is unreachable (503 `SERVICE_UNAVAILABLE`, retry) or
+    /// failed otherwise. Never 401, which tells a client to sign in again.
+    Unchecked(ApiError),
+}
+
+impl CredentialRefusal {
+    fn response(&self, request_id: &RequestId) -> HttpResponse {
+        match self {
+            Self::Invalid(message) => unauthenticated(message, request_id),
+            Self::Unchecked(err) => {
+                let status = if err.code() == "SERVICE_UNAVAILABLE" {
+                    StatusCode::SERVICE_UNAVAILABLE
+                } else {
+                    StatusCode::INTERNAL_SERVER_ERROR
+                };
+                error_response(status, err.code(), &err.message(), None, request_id)
+            }
+        }
+    }
+
+    /// The error a WebSocket `connection_init` is refused with.
+    pub(crate) fn into_graphql(self) -> async_graphql::Error {
+        match self {
+            Self::Invalid(message) => async_graphql::Error::new(message),
+            Self::Unchecked(err) => err.into(),
+        }
+    }
+}
+
 /// Resolves a presented credential (an access token or an API key, with or without `Bearer `):
 /// anonymous without one, an error for anything that is not valid (never silently anonymous).
-pub(crate) async fn identify(credential: Option<&str>, state: &AppState) -> Result<Identity, &'static str> {
+pub(crate) async fn identify(
+    credential: Option<&str>,
+    state: &AppState,
+) -> Result<Identity, CredentialRefusal> {
     let Some(credential) = credential else {
         return Ok(Identity { caller: Caller(None), principal: None, read_only: false });
     };
@@ -284,8 +325,8 @@ pub(crate) async fn identify(credential: Option<&str>, state: &AppState) -> Resu
     if api_keys::is_api_key(credential) {
         let key = api_keys::authenticate(&state.db, credential)
             .await
-            .map_err(|_| "the API key could not be checked; try again")?
-            .ok_or("the API key is invalid or revoked")?;
+            .map_err(CredentialRefusal::Unchecked)?
+            .ok_or(CredentialRefusal::Invalid("the API key is invalid or revoked"))?;
         let caller = key.service_user_id.map(|user_id| AuthUser { user_id, api_key: Some(key.id) });
         return Ok(Identity {
             caller: Caller(caller),
@@ -293,7 +334,17 @@ pub(crate) async fn identify(credential: Option<&str>, state: &AppState) -> Resu
             read_only: key.scope == ApiKeyScope::Read,
         });
     }
-    let user = state.jwt.verify(credential).ok_or("the access token is invalid or expired")?;
+    let user = state
+        .jwt
+        .verify(credential)
+        .ok_or(CredentialRefusal::Invalid("the access token is invalid or expired"))?;
+    // A token outlives a deleted account; without this check its writes would hit foreign keys.
+    state
+        .reads
+        .by_id::<entity::user::Entity>(user.user_id)
+        .await
+        .map_err(|e| CredentialRefusal::Unchecked(e.into()))?
+        .ok_or(CredentialRefusal::Invalid("the account of this access token no longer exists"))?;
     Ok(Identity {
         caller: Caller(Some(user)),
         principal: Some(Principal::User(user.user_id)),
@@ -331,8 +382,8 @@ pub(crate) fn client_address(req: &HttpRequest, hops: usize) -> Option<IpAddr> {
     forwarded.get(index).copied().or(peer)
 }
 
-async fn identify_http(req: &HttpRequest, state: &AppState) -> Result<Identity, &'static str> {
-    let credential = credential_from_headers(req)?;
+async fn identify_http(req: &HttpRequest, state: &AppState) -> Result<Identity, CredentialRefusal> {
+    let credential = credential_from_headers(req).map_err(CredentialRefusal::Invalid)?;
     identify(credential, state).await
 }
 
@@ -439,7 +490,7 @@ async fn graphql_post(
     }
     let identity = match identify_http(&req, &state).await {
         Ok(identity) => identity,
-        Err(message) => return unauthenticated(message, &request_id),
+        Err(refusal) => return refusal.response(&request_id),
     };
     let operations: Vec<Option<String>> = match &batch {
         BatchRequest::Single(r) => vec![operation_name(r)],
@@ -500,7 +551,7 @@ async fn graphql_get(
     };
     let identity = match identify_http(&req, &state).await {
         Ok(identity) => identity,
-        Err(message) => return unauthenticated(message, &request_id),
+        Err(refusal) => return refusal.response(&request_id),
     };
     let mut request = prepare(request, &state, &identity, &request_id, &req);
     if !is_query(&mut request) {

@@ -25,7 +25,9 @@ use tracing_actix_web::RequestId;
 
 use crate::config::WebSocketSettings;
 use crate::graphql::{AppSchema, AppState, LoaderCache};
-use crate::startup::{attach_identity, client_address, error_response, finish_errors, identify};
+use crate::startup::{
+    CredentialRefusal, attach_identity, client_address, error_response, finish_errors, identify,
+};
 
 /// The close code graphql-transport-ws gives a connection that did not initialise in time.
 const INIT_TIMEOUT_CLOSE: u16 = 4408;
@@ -287,7 +289,8 @@ impl Connection {
                     let credential = ["Authorization", "authorization", "token", "apiKey"]
                         .iter()
                         .find_map(|key| init.get(key).and_then(|v| v.as_str()));
-                    let identity = identify(credential, &state).await.map_err(async_graphql::Error::new)?;
+                    let identity =
+                        identify(credential, &state).await.map_err(CredentialRefusal::into_graphql)?;
                     let mut data = Data::default();
                     attach_identity(&mut data, &state, &identity, address, LoaderCache::None);
                     Ok(data)

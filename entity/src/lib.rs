@@ -4,6 +4,7 @@ pub mod api_key;
 pub mod course;
 pub mod course_skill;
 pub mod event_outbox;
+pub mod invitation;
 pub mod login_throttle;
 pub mod membership;
 pub mod need_participation;

@@ -9,6 +9,7 @@ mod m20261121_000003_search_outbox;
 mod m20261121_000004_collaboration;
 mod m20261121_000005_login_throttle;
 mod m20261121_000006_api_keys;
+mod m20261201_000007_invitations;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000004_collaboration::Migration),
             Box::new(m20261121_000005_login_throttle::Migration),
             Box::new(m20261121_000006_api_keys::Migration),
+            Box::new(m20261201_000007_invitations::Migration),
         ]
     }
 }

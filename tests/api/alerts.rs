@@ -257,7 +257,7 @@ async fn webhook_endpoints_are_checked_and_admin_only() {
     let app = spawn_app().await;
     let (hr, firm) = firm_at(&app, "personal@optik.de", "Optik Jena GmbH", JENA).await;
     let member = app.register("mitarbeiter@optik.de").await;
-    app.add_member(&hr, &firm, &member.email, "MEMBER").await;
+    app.add_member(&hr, &firm, &member, "MEMBER").await;
     let create = |url: &str, types: Value| json!({ "input": { "organizationId": firm, "url": url, "eventTypes": types } });
     for url in [
         "http://hooks.example.de/x",
@@ -311,7 +311,7 @@ async fn a_removed_member_stops_receiving_leads() {
     let app = spawn_app().await;
     let (trainer, provider_id, _) = provider_with_offering(&app, "kurse@bz.de", "BZ Jena").await;
     let member = app.register("vertrieb@bz.de").await;
-    app.add_member(&trainer, &provider_id, &member.email, "MEMBER").await;
+    app.add_member(&trainer, &provider_id, &member, "MEMBER").await;
     let mut leads = subscribe(&app, &member, NEW_LEADS, json!({ "o": provider_id })).await;
     first_lead(&app, &mut leads).await;
 

@@ -1,8 +1,8 @@
 //! register, login, refresh, logout, me.
 
-use serde_json::json;
+use serde_json::{Value, json};
 
-use crate::helpers::{PASSWORD, assert_error, spawn_app};
+use crate::helpers::{PASSWORD, TestApp, assert_error, error_code, spawn_app, spawn_app_with};
 
 const REGISTER: &str = "mutation($input: RegisterInput!) { register(input: $input) { accessToken tokenType expiresIn refreshToken user { id email displayName isPlatformAdmin } } }";
 const LOGIN: &str = "mutation($email: String!, $password: String!) {
@@ -197,4 +197,145 @@ async fn repeated_failed_sign_ins_are_throttled_per_account() {
     app.gql_ok(None, LOGIN, json!({ "email": other.email, "password": PASSWORD })).await;
     let body = app.gql(None, LOGIN, json!({ "email": victim.email, "password": PASSWORD })).await;
     assert_error(&body, "RATE_LIMITED", None);
+}
+
+/// A GraphQL POST as if from `address` behind one trusted proxy; the HTTP status and the body.
+async fn gql_from(
+    app: &TestApp,
+    address: &str,
+    token: Option<&str>,
+    query: &str,
+    variables: Value,
+) -> (u16, Value) {
+    let mut request = app
+        .client
+        .post(format!("{}/graphql", app.address))
+        .header("X-Forwarded-For", address)
+        .json(&json!({ "query": query, "variables": variables }));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.expect("request");
+    let status = response.status().as_u16();
+    (status, response.json().await.expect("JSON body"))
+}
+
+async fn behind_a_proxy() -> TestApp {
+    spawn_app_with(|s| s.limits.trusted_proxy_hops = 1).await
+}
+
+#[tokio::test]
+async fn a_stranger_cannot_lock_the_owner_out() {
+    let app = behind_a_proxy().await;
+    let owner = app.register("inhaberin@firma.de").await;
+    let mut answers = Vec::new();
+    for _ in 0..10 {
+        let (_, body) = gql_from(
+            &app,
+            "203.0.113.7",
+            None,
+            LOGIN,
+            json!({ "email": owner.email, "password": "geraten-123" }),
+        )
+        .await;
+        answers.push(error_code(&body).to_owned());
+        if error_code(&body) == "RATE_LIMITED" {
+            let retry = body["errors"][0]["extensions"]["retryAfter"].as_u64().expect("retryAfter");
+            assert!((1..=15 * 60).contains(&retry), "{body}");
+        }
+    }
+    assert_eq!(answers[..5], ["UNAUTHENTICATED"; 5], "{answers:?}");
+    assert_eq!(answers[5..], ["RATE_LIMITED"; 5], "{answers:?}");
+    // The stranger is slowed down, even with the right password; the owner elsewhere is not.
+    let (status, body) =
+        gql_from(&app, "203.0.113.7", None, LOGIN, json!({ "email": owner.email, "password": PASSWORD }))
+            .await;
+    assert_error(&body, "RATE_LIMITED", None);
+    assert_eq!(status, 429);
+    let (_, body) =
+        gql_from(&app, "198.51.100.20", None, LOGIN, json!({ "email": owner.email, "password": PASSWORD }))
+            .await;
+    assert_eq!(body["data"]["login"]["user"]["id"], owner.id.as_str(), "{body}");
+}
+
+#[tokio::test]
+async fn guesses_from_many_addresses_still_hit_a_ceiling_per_account() {
+    let app = behind_a_proxy().await;
+    let owner = app.register("ziel@firma.de").await;
+    let guesses = (0..100).map(|i| {
+        let address = format!("10.0.{}.{}", i / 200, i % 200 + 1);
+        let app = &app;
+        let email = owner.email.clone();
+        async move {
+            let (_, body) =
+                gql_from(app, &address, None, LOGIN, json!({ "email": email, "password": "geraten-123" }))
+                    .await;
+            error_code(&body).to_owned()
+        }
+    });
+    let codes = futures_util::future::join_all(guesses).await;
+    assert!(codes.iter().all(|c| c == "UNAUTHENTICATED" || c == "RATE_LIMITED"), "{codes:?}");
+    let (_, body) =
+        gql_from(&app, "198.51.100.20", None, LOGIN, json!({ "email": owner.email, "password": PASSWORD }))
+            .await;
+    assert_error(&body, "RATE_LIMITED", None);
+    assert!(body["errors"][0]["message"].as_str().is_some_and(|m| m.contains("sign-ins")), "{body}");
+    // Other accounts are not affected.
+    let other = app.register("andere@firma.de").await;
+    let (_, body) =
+        gql_from(&app, "198.51.100.20", None, LOGIN, json!({ "email": other.email, "password": PASSWORD }))
+            .await;
+    assert_eq!(body["data"]["login"]["user"]["id"], other.id.as_str(), "{body}");
+}
+
+#[tokio::test]
+async fn registrations_are_throttled_per_client_address() {
+    let app = spawn_app_with(|s| {
+        s.limits.trusted_proxy_hops = 1;
+        s.auth.registrations_per_hour = 3;
+    })
+    .await;
+    let register =
+        |email: &str| json!({ "input": { "email": email, "password": PASSWORD, "displayName": "Probe" } });
+    let (_, first) = gql_from(&app, "203.0.113.9", None, REGISTER, register("eins@firma.de")).await;
+    assert!(first["data"]["register"]["accessToken"].is_string(), "{first}");
+    let (_, taken) = gql_from(&app, "203.0.113.9", None, REGISTER, register("eins@firma.de")).await;
+    assert_error(&taken, "CONFLICT", Some("email"));
+    // Invalid input is refused before it counts.
+    let (_, invalid) = gql_from(&app, "203.0.113.9", None, REGISTER, register("kaputt")).await;
+    assert_error(&invalid, "BAD_USER_INPUT", Some("email"));
+    let (_, third) = gql_from(&app, "203.0.113.9", None, REGISTER, register("zwei@firma.de")).await;
+    assert!(third["data"]["register"]["accessToken"].is_string(), "{third}");
+    // The fourth attempt within the hour: whether the email is taken is no longer answered.
+    for email in ["eins@firma.de", "drei@firma.de"] {
+        let (status, body) = gql_from(&app, "203.0.113.9", None, REGISTER, register(email)).await;
+        assert_error(&body, "RATE_LIMITED", None);
+        assert_eq!(status, 429);
+        let retry = body["errors"][0]["extensions"]["retryAfter"].as_u64().expect("retryAfter");
+        assert!((3000..=3600).contains(&retry), "{body}");
+    }
+    let (_, elsewhere) = gql_from(&app, "198.51.100.20", None, REGISTER, register("drei@firma.de")).await;
+    assert!(elsewhere["data"]["register"]["accessToken"].is_string(), "{elsewhere}");
+}
+
+#[tokio::test]
+async fn the_token_of_a_deleted_account_is_unauthenticated_everywhere() {
+    use sea_orm::EntityTrait;
+    let app = spawn_app().await;
+    let gone = app.register("geloescht@firma.de").await;
+    let id: uuid::Uuid = gone.id.parse().expect("uuid");
+    let deleted = entity::user::Entity::delete_by_id(id).exec(&app.db().await).await.expect("delete account");
+    assert_eq!(deleted.rows_affected, 1);
+    for query in [
+        "{ skills { edges { node { id } } } }",
+        ME,
+        "mutation { createOrganization(input: { kind: FIRM, name: \"Geisterfirma\" }) { id } }",
+    ] {
+        let (status, body) = gql_from(&app, "127.0.0.1", Some(&gone.access_token), query, json!({})).await;
+        assert_eq!(status, 401, "{query}: {body}");
+        assert_error(&body, "UNAUTHENTICATED", None);
+        assert!(body.get("data").is_none_or(Value::is_null), "{body}");
+    }
+    let list = app.gql_ok(None, "{ organizations { edges { node { name } } } }", json!({})).await;
+    assert_eq!(list["organizations"]["edges"], json!([]));
 }

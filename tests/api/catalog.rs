@@ -343,7 +343,7 @@ async fn a_stale_update_is_refused_and_changes_nothing() {
     let app = spawn_app().await;
     let (owner, provider_id) = provider(&app, "i@anbieter.de", "Anbieter I").await;
     let colleague = app.register("j@anbieter.de").await;
-    app.add_member(&owner, &provider_id, &colleague.email, "MEMBER").await;
+    app.add_member(&owner, &provider_id, &colleague, "MEMBER").await;
     let (id, version) = published_course(&app, &owner, &provider_id).await;
 
     app.gql_ok(

@@ -68,6 +68,7 @@ pub async fn spawn_app_with_search(
     settings.limits.rate_anonymous_per_min = 0;
     settings.limits.rate_user_per_min = 0;
     settings.limits.rate_api_key_per_min = 0;
+    settings.auth.registrations_per_hour = 0;
     configure(&mut settings);
     let app = match search {
         Some(search) => Application::build_with_search(settings, search).await,
@@ -139,14 +140,25 @@ impl TestApp {
         data["createOrganization"]["id"].as_str().expect("id").to_owned()
     }
 
-    pub async fn add_member(&self, by: &Account, org: &str, email: &str, role: &str) -> Value {
-        self.gql(
-            Some(&by.access_token),
-            "mutation($org: ID!, $email: String!, $role: MembershipRole!) {
-                addMember(organizationId: $org, email: $email, role: $role) { role user { email } } }",
-            json!({ "org": org, "email": email, "role": role }),
-        )
-        .await
+    /// Makes `member` a member of `org` with `role` the only way there is: `by` invites their email,
+    /// they accept. Returns the membership (`role`, `user { email }`).
+    pub async fn add_member(&self, by: &Account, org: &str, member: &Account, role: &str) -> Value {
+        let invited = self
+            .gql_ok(
+                Some(&by.access_token),
+                "mutation($org: ID!, $email: String!, $role: MembershipRole!) {
+                    inviteMember(organizationId: $org, email: $email, role: $role) { id } }",
+                json!({ "org": org, "email": member.email, "role": role }),
+            )
+            .await;
+        let accepted = self
+            .gql_ok(
+                Some(&member.access_token),
+                "mutation($id: ID!) { acceptInvitation(id: $id) { role user { email } } }",
+                json!({ "id": invited["inviteMember"]["id"] }),
+            )
+            .await;
+        accepted["acceptInvitation"].clone()
     }
 
     /// Another API instance on the same database (its own data directory and embedded index), as

@@ -49,7 +49,7 @@ async fn admins_create_keys_that_are_shown_once_and_stored_hashed() {
     let app = spawn_app().await;
     let (owner, firm) = firm_at(&app, "it@optik.de", "Optik Jena GmbH", JENA).await;
     let member = app.register("azubi@optik.de").await;
-    app.add_member(&owner, &firm, &member.email, "MEMBER").await;
+    app.add_member(&owner, &firm, &member, "MEMBER").await;
     let outsider = app.register("fremd@example.de").await;
 
     let input = json!({ "input": { "organizationId": firm, "name": "Portal", "scope": "READ" } });

@@ -230,7 +230,7 @@ async fn of_two_concurrent_accepts_exactly_one_succeeds() {
     let app = spawn_app().await;
     let (hr, firm) = firm_at(&app, "personal@optik.de", "Optik Jena GmbH", JENA).await;
     let colleague = app.register("kollegin@optik.de").await;
-    app.add_member(&hr, &firm, &colleague.email, "ADMIN").await;
+    app.add_member(&hr, &firm, &colleague, "ADMIN").await;
     for round in 0..3 {
         let (need, _) = open_need(&app, &hr, &firm, 3).await;
         let (a, a_id, a_offering) =

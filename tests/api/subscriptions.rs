@@ -95,7 +95,7 @@ async fn members_receive_organization_events_over_websocket() {
     assert_eq!(first["type"], "next", "{first}");
     assert_eq!(first["payload"]["data"]["organizationEvents"]["eventType"], "ORGANIZATION_UPDATED");
 
-    app.add_member(&owner, &org, &colleague.email, "ADMIN").await;
+    app.add_member(&owner, &org, &colleague, "ADMIN").await;
     // Events of the nudging above may still be queued; the membership event follows them.
     let added = loop {
         let message = next_message(&mut socket, Duration::from_secs(10)).await.expect("MEMBER_ADDED event");

@@ -33,6 +33,8 @@ struct Victim {
     offer: String,
     endpoint: String,
     api_key: String,
+    /// An open invitation of a colleague into the firm.
+    invitation: String,
 }
 
 /// (query, variables) of an attempt on the victim's data, or `None` for a mutation without one.
@@ -42,10 +44,20 @@ fn attempt(name: &str, v: &Victim, attacker_email: &str) -> Option<(&'static str
             "mutation($id: ID!) { updateOrganization(id: $id, expectedVersion: 1, input: { name: \"Übernommen\" }) { id } }",
             json!({ "id": v.firm }),
         ),
-        "addMember" => (
-            "mutation($o: ID!, $e: String!) { addMember(organizationId: $o, email: $e, role: OWNER) { id } }",
+        "inviteMember" => (
+            "mutation($o: ID!, $e: String!) { inviteMember(organizationId: $o, email: $e, role: OWNER) { id } }",
             json!({ "o": v.firm, "e": attacker_email }),
         ),
+        "revokeInvitation" => {
+            ("mutation($id: ID!) { revokeInvitation(id: $id) { id } }", json!({ "id": v.invitation }))
+        }
+        // Addressed to the victim's colleague: the attacker cannot answer it in their place.
+        "acceptInvitation" => {
+            ("mutation($id: ID!) { acceptInvitation(id: $id) { id } }", json!({ "id": v.invitation }))
+        }
+        "declineInvitation" => {
+            ("mutation($id: ID!) { declineInvitation(id: $id) { id } }", json!({ "id": v.invitation }))
+        }
         "removeMember" => (
             "mutation($o: ID!, $u: ID!) { removeMember(organizationId: $o, userId: $u) { id } }",
             json!({ "o": v.firm, "u": v.firm_owner_id }),
@@ -148,7 +160,7 @@ async fn snapshot(app: &TestApp, token: &str, v: &Victim) -> Value {
     app.gql_ok(
         Some(token),
         "query($f: ID!, $p: ID!, $c: ID!, $n: ID!, $o: ID!) {
-            firm: organization(id: $f) { name version verified members { role user { id } } }
+            firm: organization(id: $f) { name version verified members { role user { id } } invitations { id status role } }
             provider: organization(id: $p) { name version verified }
             course(id: $c) { status version title offerings { id version startDate venue { city } } }
             need(id: $n) { title status version pooledParticipants participations { firm { id } participants } }
@@ -203,6 +215,16 @@ async fn no_mutation_writes_into_another_tenant() {
         .as_str()
         .expect("key")
         .to_owned();
+    let invitation = app
+        .gql_ok(
+            Some(&owner.access_token),
+            "mutation($o: ID!) { inviteMember(organizationId: $o, email: \"kollegin@optik.de\", role: ADMIN) { id } }",
+            json!({ "o": firm }),
+        )
+        .await["inviteMember"]["id"]
+        .as_str()
+        .expect("invitation")
+        .to_owned();
     let victim = Victim {
         firm,
         firm_owner_id: owner.id.clone(),
@@ -215,6 +237,7 @@ async fn no_mutation_writes_into_another_tenant() {
         offer,
         endpoint,
         api_key,
+        invitation,
     };
     let before_firm = snapshot(&app, &owner.access_token, &victim).await;
     let before_provider = app

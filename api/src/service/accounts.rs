@@ -36,12 +36,20 @@ fn invalid_refresh_token() -> ApiError {
 }
 
 /// Creates the account and its first session in one transaction: no account without a session.
+/// Attempts from one client address are throttled to `per_hour` (0: unlimited) once the input is
+/// valid, whether the email turns out to be free or not.
 pub async fn register(
     db: &DatabaseConnection,
     keys: &JwtKeys,
     refresh_ttl_secs: i64,
     input: NewUser,
+    client: Option<std::net::IpAddr>,
+    per_hour: u32,
 ) -> ApiResult<Session> {
+    validate_new_user(&input)?;
+    if let Some(address) = client.filter(|_| per_hour > 0) {
+        throttle::admit(db, &[throttle::Key::Registration { address, per_hour }]).await?;
+    }
     let model = new_user(db, input, false).await?;
     let txn = db::begin_write(db).await?;
     let user = insert_user(&txn, model).await?;
@@ -66,9 +74,7 @@ async fn new_user(
     input: NewUser,
     platform_admin: bool,
 ) -> ApiResult<user::ActiveModel> {
-    let email = validate::email("email", &input.email)?;
-    password::validate(&input.password)?;
-    let display_name = validate::text("displayName", &input.display_name, 1, 200)?;
+    let (email, display_name) = validate_new_user(&input)?;
     if find_by_email(db, &email).await?.is_some() {
         return Err(email_taken());
     }
@@ -84,6 +90,14 @@ async fn new_user(
         updated_at: Set(now),
         version: Set(1),
     })
+}
+
+/// The normalised email and display name; checks the password's length.
+fn validate_new_user(input: &NewUser) -> ApiResult<(String, String)> {
+    let email = validate::email("email", &input.email)?;
+    password::validate(&input.password)?;
+    let display_name = validate::text("displayName", &input.display_name, 1, 200)?;
+    Ok((email, display_name))
 }
 
 async fn insert_user(db: &impl ConnectionTrait, model: user::ActiveModel) -> ApiResult<user::Model> {
@@ -106,7 +120,8 @@ pub async fn find_by_id(db: &impl ConnectionTrait, id: Uuid) -> ApiResult<Option
     Ok(user::Entity::find_by_id(id).one(db).await?)
 }
 
-/// Unknown email and wrong password give the same error after the same amount of work.
+/// Unknown email and wrong password give the same error after the same amount of work. Attempts are
+/// throttled per account and address, per address and per account (see [`throttle`]).
 pub async fn login(
     db: &DatabaseConnection,
     keys: &JwtKeys,
@@ -116,18 +131,15 @@ pub async fn login(
     client: Option<std::net::IpAddr>,
 ) -> ApiResult<Session> {
     let email = validate::email("email", email)?;
-    let account = throttle::Key::Account(email.clone());
-    let mut counted = vec![account.clone()];
-    counted.extend(client.map(throttle::Key::Address));
-    throttle::check(db, &counted).await?;
+    let counted = throttle::Key::sign_in(&email, client);
+    throttle::admit(db, &counted).await?;
     let user = find_by_email(db, &email).await?;
     let stored = user.as_ref().map(|u| u.password_hash.clone());
     if !password::verify(password, stored).await? {
-        throttle::record_failure(db, &counted).await?;
         return Err(invalid_credentials());
     }
     let user = user.ok_or_else(invalid_credentials)?;
-    throttle::reset(db, &account).await?;
+    throttle::succeeded(db, &counted).await?;
     start_session(db, keys, refresh_ttl_secs, user).await
 }
 

@@ -4,6 +4,7 @@ pub mod access;
 pub mod accounts;
 pub mod api_keys;
 pub mod courses;
+pub mod invitations;
 pub mod json_list;
 pub mod matching;
 pub mod needs;

@@ -285,7 +285,6 @@ pub(crate) async fn insert_membership(
     .await?)
 }
 
-/// The caller's role, or `FORBIDDEN` when it is below `needed`. Runs inside the write's transaction.
 /// The caller's role when it is at least `needed`, else `FORBIDDEN`.
 pub async fn require_role(
     txn: &impl ConnectionTrait,
@@ -312,7 +311,7 @@ pub async fn require_admin(db: &impl ConnectionTrait, organization_id: Uuid, cal
 
 /// Locks the organization row for the rest of the transaction (a no-op on SQLite, whose writers are
 /// serialised anyway).
-async fn lock_organization(txn: &DatabaseTransaction, id: Uuid) -> ApiResult<organization::Model> {
+pub(crate) async fn lock_organization(txn: &DatabaseTransaction, id: Uuid) -> ApiResult<organization::Model> {
     organization::Entity::find_by_id(id)
         .lock_exclusive()
         .one(txn)
@@ -419,40 +418,6 @@ pub async fn set_verified(
     Ok(updated)
 }
 
-/// Adds the account with `email`. OWNER and ADMIN may add; only an OWNER may add another OWNER.
-pub async fn add_member(
-    db: &DatabaseConnection,
-    events: &EventBus,
-    caller: Uuid,
-    organization_id: Uuid,
-    email: &str,
-    role: MembershipRole,
-) -> ApiResult<membership::Model> {
-    let email = validate::email("email", email)?;
-    let txn = db::begin_write(db).await?;
-    lock_organization(&txn, organization_id).await?;
-    let caller_role = require_role(&txn, organization_id, caller, MembershipRole::Admin).await?;
-    if role == MembershipRole::Owner && caller_role != MembershipRole::Owner {
-        return Err(ApiError::forbidden("only an OWNER may add another OWNER"));
-    }
-    let user = accounts::find_by_email(&txn, &email)
-        .await?
-        .ok_or_else(|| ApiError::not_found("account with this email"))?;
-    if role_of(&txn, organization_id, user.id).await?.is_some() {
-        return Err(ApiError::conflict_on("email", "this account is already a member"));
-    }
-    let membership = insert_membership(&txn, organization_id, user.id, role).await?;
-    bump_version(&txn, organization_id).await?;
-    txn.commit().await?;
-    events.publish(DomainEvent::organization(
-        organization_id,
-        OrganizationEventKind::MemberAdded,
-        Some(user.id),
-        Some(role),
-    ));
-    Ok(membership)
-}
-
 /// Removes a member. Members may remove themselves (leave); OWNER and ADMIN may remove others, but an
 /// ADMIN may not remove an OWNER; the last OWNER stays.
 pub async fn remove_member(
@@ -557,7 +522,7 @@ async fn ensure_another_owner(txn: &DatabaseTransaction, organization_id: Uuid) 
 
 /// Membership changes are changes of the organization aggregate: they bump its version too, so an
 /// edit based on an older member list is detected.
-async fn bump_version(txn: &DatabaseTransaction, id: Uuid) -> ApiResult<()> {
+pub(crate) async fn bump_version(txn: &DatabaseTransaction, id: Uuid) -> ApiResult<()> {
     use sea_orm::sea_query::{Expr, ExprTrait};
     organization::Entity::update_many()
         .col_expr(organization::Column::Version, Expr::col(organization::Column::Version).add(1))

@@ -10,20 +10,31 @@ pub struct AccountMutation;
 
 #[Object]
 impl AccountMutation {
-    /// Creates an account and signs it in. A taken email is a `CONFLICT` on `email`.
+    /// Creates an account and signs it in. A taken email is a `CONFLICT` on `email`. A client address
+    /// gets `APP_REGISTRATIONS_PER_HOUR` (10) attempts an hour, then `RATE_LIMITED` with
+    /// `extensions.retryAfter` seconds.
     async fn register(&self, ctx: &Context<'_>, input: RegisterInput) -> Result<AuthPayload> {
         let state = context::state(ctx)?;
+        let auth = &state.settings.auth;
         let new_user =
             NewUser { email: input.email, password: input.password, display_name: input.display_name };
-        let session =
-            accounts::register(&state.db, &state.jwt, state.settings.auth.refresh_token_ttl_secs, new_user)
-                .await?;
+        let session = accounts::register(
+            &state.db,
+            &state.jwt,
+            auth.refresh_token_ttl_secs,
+            new_user,
+            ctx.data_opt::<ClientAddress>().map(|a| a.0),
+            auth.registrations_per_hour,
+        )
+        .await?;
         Ok(session.into())
     }
 
-    /// Signs in. Unknown email and wrong password give the same `UNAUTHENTICATED` error. After 5
-    /// failures in 15 minutes an account (after 30 an address) gets `RATE_LIMITED` with
-    /// `extensions.retryAfter` seconds.
+    /// Signs in. Unknown email and wrong password give the same `UNAUTHENTICATED` error. Attempts are
+    /// limited per account and client address (5 in 15 minutes, then a block of 1 minute that doubles
+    /// up to 15), per address (30) and per account from anywhere (100); over a limit: `RATE_LIMITED`
+    /// with `extensions.retryAfter` seconds. Also `RATE_LIMITED` when the server is hashing too many
+    /// passwords at once to take yours within `APP_PASSWORD_HASH_QUEUE_TIMEOUT_MS`.
     async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> Result<AuthPayload> {
         let state = context::state(ctx)?;
         let session = accounts::login(

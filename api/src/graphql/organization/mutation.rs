@@ -1,9 +1,10 @@
 use async_graphql::{Context, ID, Object, Result};
 
 use super::types::{
-    CreateOrganizationInput, Membership, MembershipRole, Organization, UpdateOrganizationInput,
+    CreateOrganizationInput, Invitation, Membership, MembershipRole, Organization, UpdateOrganizationInput,
 };
 use crate::graphql::context::{self, parse_id, require_person, require_user};
+use crate::service::invitations;
 use crate::service::organizations::{self, NewOrganization, OrganizationPatch};
 
 #[derive(Default)]
@@ -58,20 +59,51 @@ impl OrganizationMutation {
         Ok(organizations::update(&state.db, &state.events, caller, id, expected_version, patch).await?.into())
     }
 
-    /// Adds the account with this email (OWNER or ADMIN; only an OWNER adds owners).
-    async fn add_member(
+    /// Invites an email address into the organization with a role (OWNER or ADMIN; only an OWNER
+    /// invites owners). The answer is the same whether an account with this email exists or not; the
+    /// person sees it in `myInvitations` once they sign in with that email, and becomes a member only
+    /// by accepting it within `APP_INVITATION_TTL_DAYS` (14). Inviting an address with an open
+    /// invitation renews it; a member's email is a `CONFLICT` on `email`.
+    async fn invite_member(
         &self,
         ctx: &Context<'_>,
         organization_id: ID,
-        email: String,
-        #[graphql(default_with = "MembershipRole::Member")] role: MembershipRole,
-    ) -> Result<Membership> {
+        #[graphql(desc = "The invited person's email address.")] email: String,
+        #[graphql(default_with = "MembershipRole::Member", desc = "The role on accepting (default MEMBER).")]
+        role: MembershipRole,
+    ) -> Result<Invitation> {
         let caller = require_user(ctx)?;
         let state = context::state(ctx)?;
         let org = parse_id("organizationId", &organization_id)?;
-        Ok(organizations::add_member(&state.db, &state.events, caller, org, &email, role.into())
-            .await?
-            .into())
+        let ttl = chrono::Duration::days(state.settings.auth.invitation_ttl_days);
+        Ok(invitations::invite(&state.db, caller, org, &email, role.into(), ttl).await?.into())
+    }
+
+    /// Withdraws an open invitation (OWNER or ADMIN; only an OWNER withdraws an invitation to become
+    /// OWNER). An answered or expired one is a `CONFLICT`.
+    async fn revoke_invitation(&self, ctx: &Context<'_>, id: ID) -> Result<Invitation> {
+        let caller = require_user(ctx)?;
+        let state = context::state(ctx)?;
+        let id = parse_id("id", &id)?;
+        Ok(invitations::revoke(&state.db, caller, id).await?.into())
+    }
+
+    /// Accepts an invitation to your email: you become a member with its role. Another person's
+    /// invitation is `NOT_FOUND`; a declined, revoked, accepted or expired one is a `CONFLICT`.
+    async fn accept_invitation(&self, ctx: &Context<'_>, id: ID) -> Result<Membership> {
+        let caller = require_person(ctx)?;
+        let state = context::state(ctx)?;
+        let id = parse_id("id", &id)?;
+        Ok(invitations::accept(&state.db, &state.events, caller, id).await?.into())
+    }
+
+    /// Declines an invitation to your email. Another person's invitation is `NOT_FOUND`; one that is
+    /// no longer open is a `CONFLICT`.
+    async fn decline_invitation(&self, ctx: &Context<'_>, id: ID) -> Result<Invitation> {
+        let caller = require_person(ctx)?;
+        let state = context::state(ctx)?;
+        let id = parse_id("id", &id)?;
+        Ok(invitations::decline(&state.db, caller, id).await?.into())
     }
 
     /// Removes a member and returns the removed membership. Anyone may leave; OWNER and ADMIN remove

@@ -2,11 +2,11 @@ use async_graphql::connection::{Connection, EmptyFields};
 use async_graphql::{Context, ID, Object, Result};
 
 use super::loaders::MembersLoader;
-use super::types::{Organization, OrganizationKind};
+use super::types::{Invitation, Organization, OrganizationKind};
 use crate::error::ApiError;
-use crate::graphql::context::{self, parse_id, prime};
+use crate::graphql::context::{self, parse_id, prime, require_person};
 use crate::graphql::pagination::Page;
-use crate::service::organizations;
+use crate::service::{invitations, organizations};
 
 #[derive(Default)]
 pub struct OrganizationQuery;
@@ -42,8 +42,17 @@ impl OrganizationQuery {
         let state = context::state(ctx)?;
         let rows = organizations::list(&state.db, kind.map(Into::into), page.after, page.first).await?;
         let node = ctx.look_ahead().field("edges").field("node");
-        let wants_members = ["members", "viewerRole", "employeeCount"].iter().any(|f| node.field(f).exists());
+        let wants_members =
+            ["members", "viewerRole", "employeeCount", "invitations"].iter().any(|f| node.field(f).exists());
         prime::<MembersLoader, _>(ctx, wants_members, rows.iter().map(|o| o.id)).await?;
         Ok(page.connection(rows, |o| o.id, Organization::from))
+    }
+
+    /// Open invitations to your account's email, oldest first: accept or decline them.
+    #[graphql(complexity = "super::types::LIST_COST * child_complexity")]
+    async fn my_invitations(&self, ctx: &Context<'_>) -> Result<Vec<Invitation>> {
+        let caller = require_person(ctx)?;
+        let state = context::state(ctx)?;
+        Ok(invitations::open_for(&state.db, caller).await?.into_iter().map(Invitation::from).collect())
     }
 }

@@ -1,12 +1,13 @@
 use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, Result, SimpleObject};
 use chrono::{DateTime, Utc};
-use entity::{membership, organization};
+use entity::{invitation, membership, organization};
 
 use super::loaders::{MembersLoader, OrganizationLoader, UserLoader};
 use crate::error::ApiError;
 use crate::events::OrganizationEventKind;
 use crate::graphql::account::types::User;
-use crate::graphql::context::{loader, viewer};
+use crate::graphql::context::{loader, state, viewer};
+use crate::service::invitations;
 use crate::service::organizations::AddressInput as ServiceAddress;
 
 /// What an unpaginated list counts for in the query complexity: that many children, assumed.
@@ -197,6 +198,21 @@ impl Organization {
         }
         Ok(Some(self.members_of(ctx).await?.into_iter().map(Membership::from).collect()))
     }
+
+    /// Invitations into this organization, newest first (at most 100), whatever became of them.
+    /// OWNERs and ADMINs only; null for others.
+    #[graphql(complexity = "LIST_COST * child_complexity")]
+    async fn invitations(&self, ctx: &Context<'_>) -> Result<Option<Vec<Invitation>>> {
+        let admin = self
+            .viewer_membership(ctx)
+            .await?
+            .is_some_and(|m| m.role >= entity::membership::MembershipRole::Admin);
+        if !admin {
+            return Ok(None);
+        }
+        let rows = invitations::of_organization(&state(ctx)?.db, self.model.id).await?;
+        Ok(Some(rows.into_iter().map(Invitation::from).collect()))
+    }
 }
 
 /// A user's membership in an organization.
@@ -303,4 +319,73 @@ pub struct OrganizationEvent {
     /// The member's new role, for MEMBER_ADDED and MEMBER_ROLE_CHANGED.
     pub role: Option<MembershipRole>,
     pub occurred_at: DateTime<Utc>,
+}
+
+/// Where an invitation stands.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum InvitationStatus {
+    /// Waiting for an answer.
+    Pending,
+    Accepted,
+    Declined,
+    /// Withdrawn by an OWNER or ADMIN.
+    Revoked,
+    /// Not answered in time; it can no longer be accepted.
+    Expired,
+}
+
+/// An invitation of an email address into an organization. Seen by the organization's OWNERs and
+/// ADMINs and by the person whose account has that email.
+#[derive(SimpleObject, Clone)]
+#[graphql(complex)]
+pub struct Invitation {
+    pub id: ID,
+    /// Normalised (trimmed, lower-case).
+    pub email: String,
+    /// The role the invited person gets on accepting.
+    pub role: MembershipRole,
+    pub status: InvitationStatus,
+    pub created_at: DateTime<Utc>,
+    /// Until then it can be accepted.
+    pub expires_at: DateTime<Utc>,
+    /// When it was accepted, declined or revoked.
+    pub responded_at: Option<DateTime<Utc>>,
+    #[graphql(skip)]
+    pub model: invitation::Model,
+}
+
+impl From<invitation::Model> for Invitation {
+    fn from(m: invitation::Model) -> Self {
+        use entity::invitation::InvitationStatus as Stored;
+        let status = match m.status {
+            Stored::Pending if m.expires_at <= Utc::now() => InvitationStatus::Expired,
+            Stored::Pending => InvitationStatus::Pending,
+            Stored::Accepted => InvitationStatus::Accepted,
+            Stored::Declined => InvitationStatus::Declined,
+            Stored::Revoked => InvitationStatus::Revoked,
+        };
+        Self {
+            id: ID(m.id.to_string()),
+            email: m.email.clone(),
+            role: m.role.into(),
+            status,
+            created_at: m.created_at,
+            expires_at: m.expires_at,
+            responded_at: m.responded_at,
+            model: m,
+        }
+    }
+}
+
+#[ComplexObject]
+impl Invitation {
+    /// The organization you are invited into (its public fields).
+    async fn organization(&self, ctx: &Context<'_>) -> Result<Organization> {
+        let org = loader::<OrganizationLoader>(ctx)?
+            .load_one(self.model.organization_id)
+            .await
+            .map_err(ApiError::from)?
+            .ok_or_else(|| ApiError::not_found("organization"))?;
+        Ok(org.into())
+    }
 }
