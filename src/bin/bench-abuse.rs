@@ -8,6 +8,8 @@
 //!
 //! `cargo run --release --bin bench-abuse`
 
+#[path = "shared/documents.rs"]
+mod documents;
 #[path = "shared/process.rs"]
 #[allow(dead_code)]
 mod process;
@@ -17,6 +19,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use clap::Parser;
+use documents::{doubling_fragments, fragment_bomb};
 use futures_util::future::join_all;
 use process::rss_kib;
 use serde_json::{Value, json};
@@ -139,24 +142,4 @@ async fn post(client: &reqwest::Client, base: &str, body: String) -> anyhow::Res
 
 fn ms(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1000.0
-}
-
-/// The document seen in testing: an inline fragment spreading `B` `spreads` times.
-fn fragment_bomb(spreads: usize) -> String {
-    let spreads = "...B\n".repeat(spreads);
-    let typenames = "__typename\n".repeat(440);
-    format!("{{ ...on QueryRoot {{\n{spreads}}} }}\nfragment B on QueryRoot {{\n{typenames}}}")
-}
-
-/// Fragments that each spread the next one twice.
-fn doubling_fragments(levels: usize) -> String {
-    let mut query = String::from("{ ...F0 }");
-    for level in 0..levels {
-        query.push_str(&format!(
-            " fragment F{level} on QueryRoot {{ ...F{next} ...F{next} }}",
-            next = level + 1
-        ));
-    }
-    query.push_str(&format!(" fragment F{levels} on QueryRoot {{ __typename }}"));
-    query
 }

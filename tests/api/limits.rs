@@ -3,6 +3,11 @@
 
 use serde_json::{Value, json};
 
+#[path = "../../src/bin/shared/documents.rs"]
+mod documents;
+
+use documents::{doubling_fragments, fragment_bomb};
+
 use crate::helpers::{assert_error, error_code, spawn_app, spawn_app_with};
 
 /// The standard introspection queries, as graphql-js 16 and graphql-core 3.2 write them (GraphiQL,
@@ -17,37 +22,16 @@ const INTROSPECTION_QUERIES: &[(&str, &str)] = &[
     ),
 ];
 
-/// The document seen from outside: one inline fragment spreading `B` 38 000 times, `B` selecting
-/// `__typename` 440 times — 16.7 million fields once expanded, in 840 KB.
-fn fragment_bomb() -> String {
-    let spreads = "...B ".repeat(38_000);
-    let typenames = "__typename ".repeat(440);
-    format!("{{ ...on QueryRoot {{ {spreads} }} }} fragment B on QueryRoot {{ {typenames} }}")
-}
-
-/// Fragments that each spread the next one twice: 2^30 fields from a few hundred bytes.
-fn doubling_fragments(levels: usize) -> String {
-    let mut query = String::from("{ ...F0 }");
-    for level in 0..levels {
-        query.push_str(&format!(
-            " fragment F{level} on QueryRoot {{ ...F{next} ...F{next} }}",
-            next = level + 1
-        ));
-    }
-    query.push_str(&format!(" fragment F{levels} on QueryRoot {{ __typename }}"));
-    query
-}
-
 #[tokio::test]
 async fn fragment_bombs_are_refused_before_validation() {
     let app = spawn_app().await;
     // Refused for its length before it is parsed; with a larger text limit, for its spreads.
-    let body = app.gql(None, &fragment_bomb(), json!({})).await;
+    let body = app.gql(None, &fragment_bomb(38_000), json!({})).await;
     assert_error(&body, "GRAPHQL_VALIDATION_FAILED", Some("query"));
     assert!(body["errors"][0]["message"].as_str().is_some_and(|m| m.contains("bytes")), "{body}");
     assert!(body["data"].is_null(), "{body}");
     let roomy = spawn_app_with(|s| s.limits.max_query_bytes = 1024 * 1024).await;
-    let body = roomy.gql(None, &fragment_bomb(), json!({})).await;
+    let body = roomy.gql(None, &fragment_bomb(38_000), json!({})).await;
     assert_error(&body, "GRAPHQL_VALIDATION_FAILED", Some("query"));
     assert!(body["errors"][0]["message"].as_str().is_some_and(|m| m.contains("38000 times")), "{body}");
 
