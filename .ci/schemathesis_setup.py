@@ -67,21 +67,27 @@ def main(url: str, email: str, password: str, config_file: str) -> int:
         key=lambda o: o["slug"],
     )
     members: list[dict] = []
+    token = login(url, email, password)
     for kind in ("PROVIDER", "FIRM"):
         for org in [o for o in orgs if o["kind"] == kind][:MEMBER_ORGS_PER_KIND]:
             try:
                 owner = login(url, f"{org['slug']}@demo.example", DEMO_PASSWORD)
-                gql(
+                invitation = gql(
                     url,
-                    "mutation($o: ID!, $e: String!) { addMember(organizationId: $o, email: $e, role: ADMIN) { role } }",
+                    "mutation($o: ID!, $e: String!) { inviteMember(organizationId: $o, email: $e, role: ADMIN) { id } }",
                     {"o": org["id"], "e": email},
                     owner,
+                )["inviteMember"]
+                gql(
+                    url,
+                    "mutation($id: ID!) { acceptInvitation(id: $id) { role } }",
+                    {"id": invitation["id"]},
+                    token,
                 )
             except RuntimeError as exc:  # not a demo organization
                 print(f"setup: skipping {org['slug']}: {exc}", file=sys.stderr)
                 continue
             members.append(org)
-    token = login(url, email, password)
     member_providers = [o for o in members if o["kind"] == "PROVIDER"]
     member_firms = [o for o in members if o["kind"] == "FIRM"]
 
@@ -247,7 +253,7 @@ def main(url: str, email: str, password: str, config_file: str) -> int:
         ("offers", "*.*.offerId", PROBABILITY),
         ("offers", "QueryRoot.offer.id", PROBABILITY),
         ("users", "*.*.userId", PROBABILITY),
-        ("emails", "MutationRoot.addMember.email", PROBABILITY),
+        ("emails", "MutationRoot.inviteMember.email", PROBABILITY),
         ("emails", "MutationRoot.login.input.email", PROBABILITY),
         ("new_emails", "MutationRoot.register.input.email", PROBABILITY),
         *[("skills", key, PROBABILITY) for key in (

@@ -4,7 +4,8 @@
 //!   38 000 times) and a doubling-fragment chain of 2^30 fields: time to the refusal, and the
 //!   server's memory before and after;
 //! - `/healthz` while two bombs are in flight;
-//! - 100 concurrent failed sign-ins with unknown emails: the server's memory after them.
+//! - 100 concurrent failed sign-ins with unknown emails, each from its own address (so every one is
+//!   hashed, none throttled): the server's memory after them.
 //!
 //! `cargo run --release --bin bench-abuse`
 
@@ -54,6 +55,8 @@ async fn main() -> anyhow::Result<()> {
         .env("APP_BIND", format!("127.0.0.1:{port}"))
         .env("APP_JWT_SECRET", "bench-abuse-secret-that-is-long-enough-for-hs256")
         .env("APP_RATE_LIMIT_ANONYMOUS", "0")
+        // Each sign-in comes from its own address, so none is throttled and every one is hashed.
+        .env("APP_TRUSTED_PROXY_HOPS", "1")
         .env("RUST_LOG", "error")
         .stdout(Stdio::null())
         .spawn()
@@ -112,7 +115,13 @@ async fn measure(args: &Args, port: u16, pid: u32) -> anyhow::Result<()> {
     let logins = (0..args.logins).map(|i| {
         let query = "mutation($input: LoginInput!) { login(input: $input) { accessToken } }";
         let input = json!({ "email": format!("niemand{i}@example.de"), "password": "falsch-geraten-123" });
-        post(&client, &base, json!({ "query": query, "variables": { "input": input } }).to_string())
+        let body = json!({ "query": query, "variables": { "input": input } }).to_string();
+        let request = client
+            .post(format!("{base}/graphql"))
+            .header("content-type", "application/json")
+            .header("x-forwarded-for", format!("198.51.100.{}", i % 250 + 1))
+            .body(body);
+        async move { anyhow::Ok(request.send().await?.json::<Value>().await?) }
     });
     let answers = join_all(logins).await;
     let mut codes = std::collections::BTreeMap::<String, usize>::new();
