@@ -207,17 +207,7 @@ async fn gql_from(
     query: &str,
     variables: Value,
 ) -> (u16, Value) {
-    let mut request = app
-        .client
-        .post(format!("{}/graphql", app.address))
-        .header("X-Forwarded-For", address)
-        .json(&json!({ "query": query, "variables": variables }));
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    let response = request.send().await.expect("request");
-    let status = response.status().as_u16();
-    (status, response.json().await.expect("JSON body"))
+    app.post_graphql(token, query, variables, &[("X-Forwarded-For", address)]).await
 }
 
 async fn behind_a_proxy() -> TestApp {

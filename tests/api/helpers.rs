@@ -92,16 +92,32 @@ pub async fn spawn_app_with_search(
 impl TestApp {
     /// POSTs a GraphQL operation and returns the whole JSON response.
     pub async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        let (status, body) = self.post_graphql(token, query, variables, &[]).await;
+        assert!(status < 500, "server error {status} for {query}");
+        body
+    }
+
+    /// POSTs a GraphQL operation with extra headers; the HTTP status and the JSON body.
+    pub async fn post_graphql(
+        &self,
+        token: Option<&str>,
+        query: &str,
+        variables: Value,
+        headers: &[(&str, &str)],
+    ) -> (u16, Value) {
         let mut request = self
             .client
             .post(format!("{}/graphql", self.address))
             .json(&json!({ "query": query, "variables": variables }));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
         let response = request.send().await.expect("request");
-        assert!(response.status().as_u16() < 500, "server error {} for {query}", response.status());
-        response.json().await.expect("JSON body")
+        let status = response.status().as_u16();
+        (status, response.json().await.expect("JSON body"))
     }
 
     /// Like [`gql`](Self::gql) but fails the test on any error; returns `data`.

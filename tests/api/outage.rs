@@ -84,16 +84,7 @@ impl Drop for Outage {
 
 /// Status and body of a POSTed operation.
 async fn post(app: &TestApp, token: Option<&str>, query: &str, variables: Value) -> (u16, Value) {
-    let mut request = app
-        .client
-        .post(format!("{}/graphql", app.address))
-        .json(&json!({ "query": query, "variables": variables }));
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    let response = request.send().await.expect("request");
-    let status = response.status().as_u16();
-    (status, response.json().await.expect("JSON body"))
+    app.post_graphql(token, query, variables, &[]).await
 }
 
 async fn readyz(app: &TestApp) -> u16 {
