@@ -289,7 +289,7 @@ impl CredentialRefusal {
         match self {
             Self::Invalid(message) => unauthenticated(message, request_id),
             Self::Unchecked(err) => {
-                let status = if err.code() == "SERVICE_UNAVAILABLE" {
+                let status = if matches!(err, ApiError::Unavailable(_)) {
                     StatusCode::SERVICE_UNAVAILABLE
                 } else {
                     StatusCode::INTERNAL_SERVER_ERROR
