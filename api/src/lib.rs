@@ -1,22 +1,15 @@
-//! Bildungsmarkt's server: configuration, data access, GraphQL API and HTTP server.
+//! Bildungsmarkt's server: the GraphQL API and the HTTP server over the [`domain`] crate.
 
-pub mod alerts;
-pub mod auth;
 pub mod cli;
-pub mod config;
-pub mod db;
-pub mod error;
-pub mod events;
 pub mod graphiql;
 pub mod graphql;
-pub mod matching;
-pub mod metrics;
-pub mod outage;
 pub mod ratelimit;
-pub mod search;
-pub mod seed;
-pub mod service;
-pub mod shutdown;
 pub mod startup;
 pub mod telemetry;
 pub mod ws;
+
+// The domain's modules under their old paths, for the resolvers and the binaries.
+pub use domain::{
+    alerts, auth, config, context, db, error, events, matching, metrics, outage, search, seed, service,
+    shutdown,
+};

@@ -30,6 +30,14 @@ pub struct Quotas {
 }
 
 impl Quotas {
+    pub fn of(limits: &crate::config::Limits) -> Self {
+        Self {
+            anonymous: limits.rate_anonymous_per_min,
+            user: limits.rate_user_per_min,
+            api_key: limits.rate_api_key_per_min,
+        }
+    }
+
     fn per_minute(&self, who: &Principal) -> u32 {
         match who {
             Principal::Address(_) => self.anonymous,

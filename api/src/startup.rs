@@ -294,7 +294,7 @@ impl CredentialRefusal {
                 } else {
                     StatusCode::INTERNAL_SERVER_ERROR
                 };
-                error_response(status, err.code(), &err.message(), None, request_id)
+                error_response(status, err.code().as_str(), &err.message(), None, request_id)
             }
         }
     }
@@ -303,7 +303,7 @@ impl CredentialRefusal {
     pub(crate) fn into_graphql(self) -> async_graphql::Error {
         match self {
             Self::Invalid(message) => async_graphql::Error::new(message),
-            Self::Unchecked(err) => err.into(),
+            Self::Unchecked(err) => crate::graphql::errors::to_graphql(&err),
         }
     }
 }

@@ -47,8 +47,9 @@ async fn a_connection_without_connection_init_is_closed_with_4408() {
     // Opened first, so its deadline passes before the idle one's.
     let mut initialised = acknowledged(&app, json!({})).await;
 
-    let mut idle = upgrade(&app).await.expect("upgrade");
+    // The server's deadline starts when it accepts the upgrade, before the client reads the 101.
     let opened = Instant::now();
+    let mut idle = upgrade(&app).await.expect("upgrade");
     let frame = next_frame(&mut idle, Duration::from_secs(10)).await.expect("a close frame");
     let closed_after = opened.elapsed();
     assert_eq!(frame, Err((4408, "Connection initialisation timeout".to_owned())));

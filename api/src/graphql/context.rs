@@ -2,44 +2,20 @@
 
 use std::collections::{HashMap, HashSet};
 use std::hash::Hash;
-use std::sync::Arc;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use async_graphql::{Context, Data};
-use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
-use crate::auth::{AuthUser, Caller, JwtKeys};
-use crate::config::Settings;
-use crate::db::reads::Reads;
+use crate::auth::{AuthUser, Caller};
+pub use crate::context::AppState;
 use crate::error::{ApiError, ApiResult};
-use crate::events::EventBus;
 use crate::graphql::catalog::loaders::{CourseLoader, CourseSkillsLoader, OfferingsLoader};
 use crate::graphql::need::loaders::{
     CallerOrganizationsLoader, NeedSkillsLoader, OffersLoader, ParticipationsLoader,
 };
 use crate::graphql::organization::loaders::{LoadError, MembersLoader, OrganizationLoader, UserLoader};
 use crate::graphql::skill::types::SkillCategoryLoader;
-use crate::search::Backend;
-use crate::search::worker::IndexingStats;
-
-/// Shared by all requests of one server.
-#[derive(Clone)]
-pub struct AppState {
-    pub db: DatabaseConnection,
-    /// Rows by id: courses, offerings, organizations, users (see [`Reads`]).
-    pub reads: Reads,
-    pub jwt: Arc<JwtKeys>,
-    pub events: EventBus,
-    pub settings: Arc<Settings>,
-    pub search: Backend,
-    pub indexing: Arc<IndexingStats>,
-    /// Wake this instance's alert dispatcher and search indexing worker after a mutation (see
-    /// [`crate::graphql::wake`]).
-    pub alerts_wake: Arc<tokio::sync::Notify>,
-    pub indexing_wake: Arc<tokio::sync::Notify>,
-    pub metrics: Arc<crate::metrics::Metrics>,
-}
 
 /// The client's address as the server saw it (the TCP peer), for sign-in throttling.
 #[derive(Debug, Clone, Copy)]

@@ -4,7 +4,9 @@ pub mod account;
 pub mod api_key;
 pub mod catalog;
 pub mod context;
+pub mod errors;
 pub mod limits;
+mod list_bounds;
 pub mod matching;
 pub mod need;
 pub mod offer;
@@ -82,10 +84,12 @@ pub fn schema_builder(
 
 pub fn build_schema(state: AppState, options: SchemaOptions) -> AppSchema {
     let limits = state.settings.limits.clone();
-    let limiter = std::sync::Arc::new(crate::ratelimit::RateLimiter::new(limits.quotas()));
-    // Outermost first: the wake-up sees every parsed document, also those the shape check kept; the
+    let limiter =
+        std::sync::Arc::new(crate::ratelimit::RateLimiter::new(crate::ratelimit::Quotas::of(&limits)));
+    // Outermost first: every error leaves with its code; the wake-up sees every parsed document, also those the shape check kept; the
     // rate limit charges the cost the shape check has raised to at least one per field.
     let builder = schema_builder(&limits, options)
+        .extension(errors::CodedErrors)
         .extension(wake::WakeWorkers {
             workers: vec![state.alerts_wake.clone(), state.indexing_wake.clone()],
         })

@@ -67,14 +67,3 @@ impl Loader<Uuid> for MembersLoader {
 pub fn empty_lists<V>(keys: &[Uuid]) -> HashMap<Uuid, Vec<V>> {
     keys.iter().map(|k| (*k, Vec::new())).collect()
 }
-
-/// Keeps the load's code: an unreachable database stays `SERVICE_UNAVAILABLE` in every field that
-/// awaited the load.
-impl From<LoadError> for ApiError {
-    fn from(err: LoadError) -> Self {
-        match Arc::try_unwrap(err).unwrap_or_else(|shared| shared.duplicate()) {
-            ApiError::Internal(cause) => ApiError::Internal(cause.context("loading a relation failed")),
-            other => other,
-        }
-    }
-}

@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use chrono::NaiveDate;
 
+use crate::context::AppState;
 use crate::error::{ApiError, ApiResult};
-use crate::graphql::AppState;
 use crate::search::SearchError;
 use crate::search::document::day_timestamp;
 use crate::search::query::{

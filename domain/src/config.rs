@@ -193,16 +193,6 @@ pub struct Limits {
     pub trusted_proxy_hops: usize,
 }
 
-impl Limits {
-    pub fn quotas(&self) -> crate::ratelimit::Quotas {
-        crate::ratelimit::Quotas {
-            anonymous: self.rate_anonymous_per_min,
-            user: self.rate_user_per_min,
-            api_key: self.rate_api_key_per_min,
-        }
-    }
-}
-
 impl Default for Settings {
     fn default() -> Self {
         Self {

@@ -1,16 +1,71 @@
-//! The one error type resolvers and services return, and how it reaches a client.
+//! The one error type services return, and the one list of the codes clients see.
 //!
-//! Every error carries `extensions.code`; input errors also carry the offending `field`. Internal
-//! errors are logged with their cause and reach the client only as a generic message — the request id
-//! added to every error lets operators find the log line.
+//! Every error carries a [`Code`]; input errors also carry the offending `field`. Internal errors
+//! keep their cause for the log and show clients only a generic message. How an error reaches a
+//! client (GraphQL extensions, HTTP status) is the API layer's business.
 
-use async_graphql::ErrorExtensions;
+use std::fmt;
+
 use sea_orm::{DbErr, SqlErr, TransactionError};
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
-/// Deliberately not `Display`: async-graphql converts any `Display` type into an error without
-/// extensions, so this type converts only through [`ErrorExtensions`] and never loses its code.
+/// Every code a client can see in `extensions.code`, as the API spells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Code {
+    Unauthenticated,
+    Forbidden,
+    NotFound,
+    BadUserInput,
+    Conflict,
+    ServiceUnavailable,
+    RateLimited,
+    InternalServerError,
+    /// The document breaks the schema's rules or the server's limits (the API layer's own checks).
+    GraphqlValidationFailed,
+}
+
+impl Code {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Unauthenticated => "UNAUTHENTICATED",
+            Self::Forbidden => "FORBIDDEN",
+            Self::NotFound => "NOT_FOUND",
+            Self::BadUserInput => "BAD_USER_INPUT",
+            Self::Conflict => "CONFLICT",
+            Self::ServiceUnavailable => "SERVICE_UNAVAILABLE",
+            Self::RateLimited => "RATE_LIMITED",
+            Self::InternalServerError => "INTERNAL_SERVER_ERROR",
+            Self::GraphqlValidationFailed => "GRAPHQL_VALIDATION_FAILED",
+        }
+    }
+
+    /// The code a client sent back, e.g. in a test or a log line.
+    pub fn parse(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.as_str() == code)
+    }
+
+    pub const ALL: [Self; 9] = [
+        Self::Unauthenticated,
+        Self::Forbidden,
+        Self::NotFound,
+        Self::BadUserInput,
+        Self::Conflict,
+        Self::ServiceUnavailable,
+        Self::RateLimited,
+        Self::InternalServerError,
+        Self::GraphqlValidationFailed,
+    ];
+}
+
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// `Display` shows what a client may see ([`ApiError::message`]); the API layer finds the error
+/// behind a displayed message again to add its code and field.
 #[derive(Debug)]
 pub enum ApiError {
     Unauthenticated(String),
@@ -98,17 +153,31 @@ impl ApiError {
         }
     }
 
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> Code {
         match self {
-            Self::Unauthenticated(_) => "UNAUTHENTICATED",
-            Self::Forbidden(_) => "FORBIDDEN",
-            Self::NotFound(_) => "NOT_FOUND",
-            Self::BadUserInput { .. } => "BAD_USER_INPUT",
-            Self::Conflict { .. } => "CONFLICT",
-            Self::Unavailable(_) => "SERVICE_UNAVAILABLE",
-            Self::RateLimited { .. } => "RATE_LIMITED",
-            Self::Internal(_) => "INTERNAL_SERVER_ERROR",
+            Self::Unauthenticated(_) => Code::Unauthenticated,
+            Self::Forbidden(_) => Code::Forbidden,
+            Self::NotFound(_) => Code::NotFound,
+            Self::BadUserInput { .. } => Code::BadUserInput,
+            Self::Conflict { .. } => Code::Conflict,
+            Self::Unavailable(_) => Code::ServiceUnavailable,
+            Self::RateLimited { .. } => Code::RateLimited,
+            Self::Internal(_) => Code::InternalServerError,
         }
+    }
+
+    /// The offending input field, for input errors and conflicts that know it.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            Self::BadUserInput { field, .. } | Self::Conflict { field: Some(field), .. } => Some(field),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message())
     }
 }
 
@@ -136,26 +205,13 @@ impl From<TransactionError<ApiError>> for ApiError {
     }
 }
 
-impl ErrorExtensions for ApiError {
-    fn extend(&self) -> async_graphql::Error {
-        if let Self::Internal(cause) = self {
-            tracing::error!(error = ?cause, "internal error while resolving a request");
+/// A loader shares its error among every field that awaited the load; each keeps the code, so an
+/// unreachable database stays `SERVICE_UNAVAILABLE` in all of them.
+impl From<std::sync::Arc<ApiError>> for ApiError {
+    fn from(err: std::sync::Arc<ApiError>) -> Self {
+        match std::sync::Arc::try_unwrap(err).unwrap_or_else(|shared| shared.duplicate()) {
+            ApiError::Internal(cause) => ApiError::Internal(cause.context("loading a relation failed")),
+            other => other,
         }
-        async_graphql::Error::new(self.message()).extend_with(|_, e| {
-            e.set("code", self.code());
-            match self {
-                Self::BadUserInput { field, .. } | Self::Conflict { field: Some(field), .. } => {
-                    e.set("field", field.as_str());
-                }
-                Self::RateLimited { retry_after_secs, .. } => e.set("retryAfter", *retry_after_secs),
-                _ => {}
-            }
-        })
-    }
-}
-
-impl From<ApiError> for async_graphql::Error {
-    fn from(err: ApiError) -> Self {
-        err.extend()
     }
 }

@@ -1,0 +1,32 @@
+//! The one value every service takes: the database, rows by id, the search backend, events,
+//! settings and the workers' wake-ups of one server. The API layer builds it once and hands it to
+//! resolvers; services read what they need from it.
+
+use std::sync::Arc;
+
+use sea_orm::DatabaseConnection;
+
+use crate::auth::JwtKeys;
+use crate::config::Settings;
+use crate::db::reads::Reads;
+use crate::events::EventBus;
+use crate::search::Backend;
+use crate::search::worker::IndexingStats;
+
+/// Shared by all requests of one server.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: DatabaseConnection,
+    /// Rows by id: courses, offerings, organizations, users (see [`Reads`]).
+    pub reads: Reads,
+    pub jwt: Arc<JwtKeys>,
+    pub events: EventBus,
+    pub settings: Arc<Settings>,
+    pub search: Backend,
+    pub indexing: Arc<IndexingStats>,
+    /// Wake this instance's alert dispatcher and search indexing worker after a mutation (see
+    /// the API's wake-up extension).
+    pub alerts_wake: Arc<tokio::sync::Notify>,
+    pub indexing_wake: Arc<tokio::sync::Notify>,
+    pub metrics: Arc<crate::metrics::Metrics>,
+}
