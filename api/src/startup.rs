@@ -323,7 +323,7 @@ pub(crate) async fn identify(
         .unwrap_or(credential)
         .trim();
     if api_keys::is_api_key(credential) {
-        let key = api_keys::authenticate(&state.db, credential)
+        let key = api_keys::authenticate(state, credential)
             .await
             .map_err(CredentialRefusal::Unchecked)?
             .ok_or(CredentialRefusal::Invalid("the API key is invalid or revoked"))?;

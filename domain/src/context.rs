@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use sea_orm::DatabaseConnection;
+use secrecy::ExposeSecret;
 
 use crate::auth::JwtKeys;
 use crate::config::Settings;
@@ -29,4 +30,25 @@ pub struct AppState {
     pub alerts_wake: Arc<tokio::sync::Notify>,
     pub indexing_wake: Arc<tokio::sync::Notify>,
     pub metrics: Arc<crate::metrics::Metrics>,
+}
+
+impl AppState {
+    /// What one server shares, over its database, settings and search backend; starts no worker.
+    /// Rows by id are read through `settings`' database (see [`Reads::new`]).
+    pub fn new(db: DatabaseConnection, settings: Settings, search: Backend) -> anyhow::Result<Self> {
+        let jwt = Arc::new(JwtKeys::from_settings(&settings.auth, &settings.data_dir)?);
+        let reads = Reads::new(db.clone(), settings.database_url().expose_secret());
+        Ok(Self {
+            events: EventBus::for_database(&db),
+            reads,
+            db,
+            jwt,
+            metrics: Arc::new(crate::metrics::Metrics::new(settings.metrics.max_operations)),
+            settings: Arc::new(settings),
+            search,
+            indexing: Arc::default(),
+            alerts_wake: Arc::default(),
+            indexing_wake: Arc::default(),
+        })
+    }
 }

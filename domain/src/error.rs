@@ -183,8 +183,11 @@ impl fmt::Display for ApiError {
 
 impl From<DbErr> for ApiError {
     fn from(err: DbErr) -> Self {
-        if let Some(SqlErr::UniqueConstraintViolation(_)) = err.sql_err() {
-            return Self::conflict("a record with these values already exists");
+        if let Some(SqlErr::UniqueConstraintViolation(message)) = err.sql_err() {
+            return match unique_field(&message) {
+                Some(field) => Self::conflict_on(field, "a record with this value already exists"),
+                None => Self::conflict("a record with these values already exists"),
+            };
         }
         if crate::db::is_unreachable(&err) {
             // At debug: during an outage every request and worker retry fails like this; readyz
@@ -194,6 +197,30 @@ impl From<DbErr> for ApiError {
         }
         Self::Internal(err.into())
     }
+}
+
+/// The unique constraints a client's input can hit: (SQLite's `table.column` list, PostgreSQL's
+/// constraint or index name, the input field). Tokens and key hashes are ours, not the client's.
+const UNIQUE_FIELDS: &[(&str, &str, &str)] = &[
+    ("app_user.email", "app_user_email_key", "email"),
+    ("organization.slug", "organization_slug_key", "input.slug"),
+    ("skill.label", "skill_label_key", "input.label"),
+    ("membership.organization_id, membership.user_id", "uq_membership_organization_user", "userId"),
+    (
+        "need_participation.need_id, need_participation.firm_id",
+        "idx_participation_need_firm",
+        "organizationId",
+    ),
+];
+
+/// The input field behind a unique violation, from the database's message: SQLite names the
+/// columns (`UNIQUE constraint failed: organization.slug`), PostgreSQL the constraint
+/// (`… violates unique constraint "organization_slug_key"`).
+fn unique_field(message: &str) -> Option<&'static str> {
+    UNIQUE_FIELDS.iter().find_map(|(columns, constraint, field)| {
+        let sqlite = message.trim_end().ends_with(&format!("failed: {columns}"));
+        (sqlite || message.contains(&format!("\"{constraint}\""))).then_some(*field)
+    })
 }
 
 impl From<TransactionError<ApiError>> for ApiError {
@@ -213,5 +240,34 @@ impl From<std::sync::Arc<ApiError>> for ApiError {
             ApiError::Internal(cause) => ApiError::Internal(cause.context("loading a relation failed")),
             other => other,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unique_violations_name_the_input_field_on_both_databases() {
+        assert_eq!(unique_field("UNIQUE constraint failed: organization.slug"), Some("input.slug"));
+        assert_eq!(
+            unique_field("duplicate key value violates unique constraint \"organization_slug_key\""),
+            Some("input.slug")
+        );
+        assert_eq!(unique_field("UNIQUE constraint failed: app_user.email"), Some("email"));
+        assert_eq!(
+            unique_field("UNIQUE constraint failed: need_participation.need_id, need_participation.firm_id"),
+            Some("organizationId")
+        );
+        assert_eq!(unique_field("UNIQUE constraint failed: refresh_token.token_hash"), None);
+        assert_eq!(unique_field("UNIQUE constraint failed: organization.slug_history"), None);
+    }
+
+    #[test]
+    fn every_code_parses_back() {
+        for code in Code::ALL {
+            assert_eq!(Code::parse(code.as_str()), Some(code));
+        }
+        assert_eq!(Code::parse("SOMETHING_ELSE"), None);
     }
 }

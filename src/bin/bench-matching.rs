@@ -45,7 +45,7 @@ async fn main() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let url = format!("sqlite://{}?mode=rwc", dir.path().join("bench.db").display());
     let db = api::db::connect(
-        &secrecy::SecretString::from(url),
+        &secrecy::SecretString::from(url.clone()),
         "bench database",
         api::config::Settings::default().db_acquire_timeout(),
     )
@@ -69,7 +69,12 @@ async fn main() -> anyhow::Result<()> {
     let started = Instant::now();
     index.rebuild(documents).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     println!("embedded index: {count} documents in {:.1} s\n", started.elapsed().as_secs_f64());
-    let backend: api::search::Backend = std::sync::Arc::new(index);
+    let settings = api::config::Settings {
+        data_dir: dir.path().to_owned(),
+        database_url: Some(secrecy::SecretString::from(url)),
+        ..Default::default()
+    };
+    let state = api::context::AppState::new(db.clone(), settings, std::sync::Arc::new(index))?;
 
     println!("| measure | value |");
     println!("|---|---|");
@@ -88,7 +93,7 @@ async fn main() -> anyhow::Result<()> {
         for n in &demo_needs {
             let caller = owners[&n.firm_id];
             let started = Instant::now();
-            let matches = matching::matches_for_need(&db, &backend, caller, n.id, false, 0, 21)
+            let matches = matching::matches_for_need(&state, caller, n.id, false, 0, 21)
                 .await
                 .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
             if round > 0 {
@@ -108,14 +113,14 @@ async fn main() -> anyhow::Result<()> {
 
     let caller = owners[&provider];
     // All leads once (untimed) for the count; timed: the first page of 20, as the API serves it.
-    let leads = matching::leads_for_provider(&db, caller, provider, 0, usize::MAX)
+    let leads = matching::leads_for_provider(&state, caller, provider, 0, usize::MAX)
         .await
         .map_err(|e| anyhow::anyhow!("{}", e.message()))?
         .len();
     let mut times = Vec::new();
     for run in 0..args.runs + 2 {
         let started = Instant::now();
-        matching::leads_for_provider(&db, caller, provider, 0, 21)
+        matching::leads_for_provider(&state, caller, provider, 0, 21)
             .await
             .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
         if run >= 2 {

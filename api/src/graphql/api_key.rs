@@ -69,7 +69,7 @@ impl ApiKeyQuery {
         let caller = require_person(ctx)?;
         let state = context::state(ctx)?;
         let org = parse_id("organizationId", &organization_id)?;
-        Ok(api_keys::list(&state.db, caller, org).await?.into_iter().map(Into::into).collect())
+        Ok(api_keys::list(state, caller, org).await?.into_iter().map(Into::into).collect())
     }
 }
 
@@ -84,7 +84,7 @@ impl ApiKeyMutation {
         let caller = require_person(ctx)?;
         let state = context::state(ctx)?;
         let org = parse_id("input.organizationId", &input.organization_id)?;
-        let (model, key) = api_keys::create(&state.db, caller, org, &input.name, input.scope.into()).await?;
+        let (model, key) = api_keys::create(state, caller, org, &input.name, input.scope.into()).await?;
         Ok(CreatedApiKey { api_key: model.into(), key })
     }
 
@@ -92,6 +92,6 @@ impl ApiKeyMutation {
     async fn revoke_api_key(&self, ctx: &Context<'_>, id: ID) -> Result<ApiKey> {
         let caller = require_person(ctx)?;
         let state = context::state(ctx)?;
-        Ok(api_keys::revoke(&state.db, caller, parse_id("id", &id)?).await?.into())
+        Ok(api_keys::revoke(state, caller, parse_id("id", &id)?).await?.into())
     }
 }

@@ -45,18 +45,17 @@ pub fn attach_request_data(data: &mut Data, state: &AppState, caller: Caller, ca
         });
     }
     data.insert(caller);
-    let db = &state.db;
     add(data, OrganizationLoader { reads: state.reads.clone() }, cache);
     add(data, UserLoader { reads: state.reads.clone() }, cache);
-    add(data, MembersLoader { db: db.clone() }, cache);
+    add(data, MembersLoader { state: state.clone() }, cache);
     add(data, CourseLoader { reads: state.reads.clone() }, cache);
-    add(data, OfferingsLoader { db: db.clone() }, cache);
-    add(data, CourseSkillsLoader { db: db.clone() }, cache);
-    add(data, NeedSkillsLoader { db: db.clone() }, cache);
-    add(data, ParticipationsLoader { db: db.clone() }, cache);
-    add(data, OffersLoader { db: db.clone() }, cache);
-    add(data, CallerOrganizationsLoader { db: db.clone() }, cache);
-    add(data, SkillCategoryLoader { db: db.clone() }, cache);
+    add(data, OfferingsLoader { state: state.clone() }, cache);
+    add(data, CourseSkillsLoader { state: state.clone() }, cache);
+    add(data, NeedSkillsLoader { state: state.clone() }, cache);
+    add(data, ParticipationsLoader { state: state.clone() }, cache);
+    add(data, OffersLoader { state: state.clone() }, cache);
+    add(data, CallerOrganizationsLoader { state: state.clone() }, cache);
+    add(data, SkillCategoryLoader { state: state.clone() }, cache);
 }
 
 pub fn state<'a>(ctx: &Context<'a>) -> ApiResult<&'a AppState> {

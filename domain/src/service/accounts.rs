@@ -9,6 +9,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::auth::{JwtKeys, hash_token, new_token, password};
+use crate::context::AppState;
 use crate::db;
 use crate::error::{ApiError, ApiResult};
 use crate::service::{throttle, validate};
@@ -39,16 +40,17 @@ fn invalid_refresh_token() -> ApiError {
 /// Attempts from one client address are throttled to `per_hour` (0: unlimited) once the input is
 /// valid, whether the email turns out to be free or not.
 pub async fn register(
-    db: &DatabaseConnection,
+    state: &AppState,
     keys: &JwtKeys,
     refresh_ttl_secs: i64,
     input: NewUser,
     client: Option<std::net::IpAddr>,
     per_hour: u32,
 ) -> ApiResult<Session> {
+    let db = &state.db;
     validate_new_user(&input)?;
     if let Some(address) = client.filter(|_| per_hour > 0) {
-        throttle::admit(db, &[throttle::Key::Registration { address, per_hour }]).await?;
+        throttle::admit(state, &[throttle::Key::Registration { address, per_hour }]).await?;
     }
     let model = new_user(db, input, false).await?;
     let txn = db::begin_write(db).await?;
@@ -59,7 +61,7 @@ pub async fn register(
 }
 
 /// Creates a user; the email must be new (`CONFLICT` on field `email` otherwise).
-pub async fn create_user(
+async fn create_user(
     db: &DatabaseConnection,
     input: NewUser,
     platform_admin: bool,
@@ -112,7 +114,7 @@ fn email_taken() -> ApiError {
     ApiError::conflict_on("email", "an account with this email already exists")
 }
 
-pub async fn find_by_email(db: &impl ConnectionTrait, email: &str) -> ApiResult<Option<user::Model>> {
+pub(crate) async fn find_by_email(db: &impl ConnectionTrait, email: &str) -> ApiResult<Option<user::Model>> {
     Ok(user::Entity::find().filter(user::Column::Email.eq(email)).one(db).await?)
 }
 
@@ -123,23 +125,24 @@ pub async fn find_by_id(db: &impl ConnectionTrait, id: Uuid) -> ApiResult<Option
 /// Unknown email and wrong password give the same error after the same amount of work. Attempts are
 /// throttled per account and address, per address and per account (see [`throttle`]).
 pub async fn login(
-    db: &DatabaseConnection,
+    state: &AppState,
     keys: &JwtKeys,
     refresh_ttl_secs: i64,
     email: &str,
     password: String,
     client: Option<std::net::IpAddr>,
 ) -> ApiResult<Session> {
+    let db = &state.db;
     let email = validate::email("email", email)?;
     let counted = throttle::Key::sign_in(&email, client);
-    throttle::admit(db, &counted).await?;
+    throttle::admit(state, &counted).await?;
     let user = find_by_email(db, &email).await?;
     let stored = user.as_ref().map(|u| u.password_hash.clone());
     if !password::verify(password, stored).await? {
         return Err(invalid_credentials());
     }
     let user = user.ok_or_else(invalid_credentials)?;
-    throttle::succeeded(db, &counted).await?;
+    throttle::succeeded(state, &counted).await?;
     start_session(db, keys, refresh_ttl_secs, user).await
 }
 
@@ -184,11 +187,12 @@ async fn insert_refresh_token(
 /// Exchanges a refresh token for a new pair. Each token works once: presenting a used token again
 /// means it was copied, so the whole family (every token descended from that login) is revoked.
 pub async fn refresh(
-    db: &DatabaseConnection,
+    state: &AppState,
     keys: &JwtKeys,
     refresh_ttl_secs: i64,
     token: &str,
 ) -> ApiResult<Session> {
+    let db = &state.db;
     let hash = hash_token(token);
     let txn = db::begin_write(db).await?;
     let stored = refresh_token::Entity::find()
@@ -232,7 +236,8 @@ async fn revoke_family(db: &impl ConnectionTrait, family_id: Uuid) -> ApiResult<
 }
 
 /// Ends the session the refresh token belongs to. Idempotent: an unknown or revoked token is fine.
-pub async fn logout(db: &DatabaseConnection, token: &str) -> ApiResult<bool> {
+pub async fn logout(state: &AppState, token: &str) -> ApiResult<bool> {
+    let db = &state.db;
     let stored = refresh_token::Entity::find()
         .filter(refresh_token::Column::TokenHash.eq(hash_token(token)))
         .one(db)
@@ -246,7 +251,8 @@ pub async fn logout(db: &DatabaseConnection, token: &str) -> ApiResult<bool> {
     }
 }
 
-/// Grants the platform-admin role, creating the account first when `password` is given.
+/// Grants the platform-admin role, creating the account first when `password` is given. For the
+/// command line, which runs without a server: it takes the database alone.
 pub async fn create_admin(
     db: &DatabaseConnection,
     email: &str,

@@ -10,12 +10,12 @@ use entity::api_key::{self, ApiKeyScope};
 use entity::membership::MembershipRole;
 use entity::user;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use uuid::Uuid;
 
 use crate::auth::password;
+use crate::context::AppState;
 use crate::db;
 use crate::error::{ApiError, ApiResult};
 use crate::service::{organizations, validate};
@@ -42,12 +42,13 @@ pub fn is_api_key(credential: &str) -> bool {
 
 /// Creates a key (organization ADMIN or OWNER); returns it with the key itself, shown only this once.
 pub async fn create(
-    db: &DatabaseConnection,
+    state: &AppState,
     caller: Uuid,
     organization_id: Uuid,
     name: &str,
     scope: ApiKeyScope,
 ) -> ApiResult<(api_key::Model, String)> {
+    let db = &state.db;
     let name = validate::text("input.name", name, 1, 100)?;
     let key = format!("{KEY_PREFIX}{}", crate::auth::new_token());
     let id = Uuid::now_v7();
@@ -115,7 +116,8 @@ pub async fn create(
 
 /// Revokes a key at once: it stops working on every instance with the next request, and its service
 /// account leaves the organization. Revoking twice is a conflict.
-pub async fn revoke(db: &DatabaseConnection, caller: Uuid, id: Uuid) -> ApiResult<api_key::Model> {
+pub async fn revoke(state: &AppState, caller: Uuid, id: Uuid) -> ApiResult<api_key::Model> {
+    let db = &state.db;
     let txn = db::begin_write(db).await?;
     let found = api_key::Entity::find_by_id(id)
         .lock_exclusive()
@@ -144,11 +146,8 @@ pub async fn revoke(db: &DatabaseConnection, caller: Uuid, id: Uuid) -> ApiResul
 }
 
 /// The organization's keys, newest first, revoked ones included (ADMIN or OWNER).
-pub async fn list(
-    db: &DatabaseConnection,
-    caller: Uuid,
-    organization_id: Uuid,
-) -> ApiResult<Vec<api_key::Model>> {
+pub async fn list(state: &AppState, caller: Uuid, organization_id: Uuid) -> ApiResult<Vec<api_key::Model>> {
+    let db = &state.db;
     organizations::require_admin(db, organization_id, caller).await?;
     Ok(api_key::Entity::find()
         .filter(api_key::Column::OrganizationId.eq(organization_id))
@@ -158,7 +157,8 @@ pub async fn list(
 }
 
 /// The active key `presented` stands for, if any.
-pub async fn authenticate(db: &DatabaseConnection, presented: &str) -> ApiResult<Option<KeyCaller>> {
+pub async fn authenticate(state: &AppState, presented: &str) -> ApiResult<Option<KeyCaller>> {
+    let db = &state.db;
     if !is_api_key(presented) || presented.len() > 100 {
         return Ok(None);
     }

@@ -9,13 +9,13 @@ use entity::organization::{Bundesland, OrganizationKind};
 use entity::{course_skill, offering, organization};
 use sea_orm::sea_query::{Condition, Expr, ExprTrait, Query};
 use sea_orm::{
-    ActiveEnum, ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
-    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveEnum, ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use uuid::Uuid;
 
+use crate::context::AppState;
 use crate::db;
-use crate::db::reads::Reads;
 use crate::error::{ApiError, ApiResult};
 use crate::search::outbox;
 use crate::service::validate::bounds;
@@ -72,7 +72,8 @@ pub struct CourseFilter {
 
 /// A course the caller may see: PUBLISHED and ARCHIVED ones are public, drafts only for members of
 /// the provider. Anything else is `NOT_FOUND`.
-pub async fn visible(reads: &Reads, caller: Option<Uuid>, id: Uuid) -> ApiResult<course::Model> {
+pub async fn visible(state: &AppState, caller: Option<Uuid>, id: Uuid) -> ApiResult<course::Model> {
+    let reads = &state.reads;
     let course = reads.by_id::<course::Entity>(id).await?.ok_or_else(|| ApiError::not_found("course"))?;
     if course.status == CourseStatus::Draft {
         let member = match caller {
@@ -88,12 +89,13 @@ pub async fn visible(reads: &Reads, caller: Option<Uuid>, id: Uuid) -> ApiResult
 
 /// One page of the catalogue in id order, up to `limit + 1` rows.
 pub async fn list(
-    db: &DatabaseConnection,
+    state: &AppState,
     caller: Option<Uuid>,
     filter: &CourseFilter,
     after: Option<Uuid>,
     limit: u64,
 ) -> ApiResult<Vec<course::Model>> {
+    let db = &state.db;
     validate::all_at_most(&[
         ("filter.statuses", filter.statuses.len(), bounds::ENUM_VALUES),
         ("filter.skillIds", filter.skill_ids.len(), bounds::FILTER_SKILLS),
@@ -183,11 +185,12 @@ pub async fn list(
 
 /// Creates a DRAFT course of `provider_id`.
 pub async fn create(
-    db: &DatabaseConnection,
+    state: &AppState,
     caller: Uuid,
     provider_id: Uuid,
     fields: CourseFields,
 ) -> ApiResult<course::Model> {
+    let db = &state.db;
     if fields.title.is_none() {
         return Err(ApiError::bad_input("input.title", "title must not be empty"));
     }
@@ -432,12 +435,13 @@ pub fn stale(what: &str, current: i32, expected: i32) -> ApiError {
 
 /// Applies `fields` when `expected_version` is current. A published course stays publishable.
 pub async fn update(
-    db: &DatabaseConnection,
+    state: &AppState,
     caller: Uuid,
     id: Uuid,
     expected_version: i32,
     fields: CourseFields,
 ) -> ApiResult<course::Model> {
+    let db = &state.db;
     let txn = db::begin_write(db).await?;
     let (current, provider) = lock_for_write(&txn, caller, id, Some(expected_version)).await?;
     if current.status == CourseStatus::Archived {
@@ -461,12 +465,13 @@ pub async fn update(
 /// DRAFT → PUBLISHED (when publishable), PUBLISHED → ARCHIVED, PUBLISHED or ARCHIVED → DRAFT. A draft
 /// is never archived: archived courses stay readable by id, and only what was published may be.
 pub async fn change_status(
-    db: &DatabaseConnection,
+    state: &AppState,
     caller: Uuid,
     id: Uuid,
     expected_version: i32,
     status: CourseStatus,
 ) -> ApiResult<course::Model> {
+    let db = &state.db;
     use CourseStatus::*;
     let txn = db::begin_write(db).await?;
     let (current, provider) = lock_for_write(&txn, caller, id, Some(expected_version)).await?;
@@ -554,7 +559,8 @@ async fn check_publishable(
 }
 
 /// Deletes a course with its offerings (members of the provider).
-pub async fn delete(db: &DatabaseConnection, caller: Uuid, id: Uuid) -> ApiResult<course::Model> {
+pub async fn delete(state: &AppState, caller: Uuid, id: Uuid) -> ApiResult<course::Model> {
+    let db = &state.db;
     let txn = db::begin_write(db).await?;
     let (course, _) = lock_for_write(&txn, caller, id, None).await?;
     course::Entity::delete_by_id(id).exec(&txn).await?;
@@ -658,11 +664,12 @@ fn apply_offering(mut model: offering::Model, fields: OfferingFields) -> ApiResu
 
 /// Adds an offering to a course (members of its provider).
 pub async fn add_offering(
-    db: &DatabaseConnection,
+    state: &AppState,
     caller: Uuid,
     course_id: Uuid,
     fields: OfferingFields,
 ) -> ApiResult<offering::Model> {
+    let db = &state.db;
     let (Some(start), Some(end)) = (fields.start_date, fields.end_date) else {
         let field = if fields.start_date.is_none() { "input.startDate" } else { "input.endDate" };
         return Err(ApiError::bad_input(field, "an offering needs start and end dates"));
@@ -715,12 +722,13 @@ async fn lock_offering(
 }
 
 pub async fn update_offering(
-    db: &DatabaseConnection,
+    state: &AppState,
     caller: Uuid,
     id: Uuid,
     expected_version: i32,
     fields: OfferingFields,
 ) -> ApiResult<offering::Model> {
+    let db = &state.db;
     let txn = db::begin_write(db).await?;
     let (current, _) = lock_offering(&txn, caller, id).await?;
     if current.version != expected_version {
@@ -736,7 +744,8 @@ pub async fn update_offering(
 }
 
 /// Removes an offering; the last one of a published course without rolling start stays.
-pub async fn delete_offering(db: &DatabaseConnection, caller: Uuid, id: Uuid) -> ApiResult<offering::Model> {
+pub async fn delete_offering(state: &AppState, caller: Uuid, id: Uuid) -> ApiResult<offering::Model> {
+    let db = &state.db;
     let txn = db::begin_write(db).await?;
     let (current, course) = lock_offering(&txn, caller, id).await?;
     if course.status == CourseStatus::Published && !course.rolling_start {
@@ -766,16 +775,18 @@ async fn touch_course(txn: &DatabaseTransaction, id: Uuid) -> ApiResult<()> {
     Ok(())
 }
 
-pub async fn find_offering(reads: &Reads, caller: Option<Uuid>, id: Uuid) -> ApiResult<offering::Model> {
+pub async fn find_offering(state: &AppState, caller: Option<Uuid>, id: Uuid) -> ApiResult<offering::Model> {
+    let reads = &state.reads;
     let offering =
         reads.by_id::<offering::Entity>(id).await?.ok_or_else(|| ApiError::not_found("offering"))?;
-    visible(reads, caller, offering.course_id).await.map_err(|_| ApiError::not_found("offering"))?;
+    visible(state, caller, offering.course_id).await.map_err(|_| ApiError::not_found("offering"))?;
     Ok(offering)
 }
 
 // ---- loaders ----
 
-pub async fn offerings_of(db: &DatabaseConnection, course_ids: &[Uuid]) -> ApiResult<Vec<offering::Model>> {
+pub async fn offerings_of(state: &AppState, course_ids: &[Uuid]) -> ApiResult<Vec<offering::Model>> {
+    let db = &state.db;
     Ok(offering::Entity::find()
         .filter(offering::Column::CourseId.is_in(course_ids.iter().copied()))
         .order_by_asc(offering::Column::StartDate)

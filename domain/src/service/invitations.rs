@@ -8,11 +8,12 @@ use entity::invitation::{self, InvitationStatus};
 use entity::membership::{self, MembershipRole};
 use entity::user;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, JoinType,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, RelationTrait, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, JoinType, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, RelationTrait, Set,
 };
 use uuid::Uuid;
 
+use crate::context::AppState;
 use crate::db;
 use crate::error::{ApiError, ApiResult};
 use crate::events::{DomainEvent, EventBus, OrganizationEventKind};
@@ -25,13 +26,14 @@ pub const LISTED: u64 = 100;
 /// Invites `email` with `role` for `ttl`. OWNER and ADMIN may invite; only an OWNER invites an
 /// OWNER. Inviting an address that already has an open invitation renews it (new role and expiry).
 pub async fn invite(
-    db: &DatabaseConnection,
+    state: &AppState,
     caller: Uuid,
     organization_id: Uuid,
     email: &str,
     role: MembershipRole,
     ttl: Duration,
 ) -> ApiResult<invitation::Model> {
+    let db = &state.db;
     let email = validate::email("email", email)?;
     let txn = db::begin_write(db).await?;
     lock_organization(&txn, organization_id).await?;
@@ -90,7 +92,8 @@ async fn is_member(db: &impl ConnectionTrait, organization_id: Uuid, email: &str
 }
 
 /// Withdraws an open invitation. OWNER and ADMIN may revoke; only an OWNER revokes an OWNER's.
-pub async fn revoke(db: &DatabaseConnection, caller: Uuid, id: Uuid) -> ApiResult<invitation::Model> {
+pub async fn revoke(state: &AppState, caller: Uuid, id: Uuid) -> ApiResult<invitation::Model> {
+    let db = &state.db;
     let txn = db::begin_write(db).await?;
     let found = find(&txn, id).await?;
     lock_organization(&txn, found.organization_id).await?;
@@ -109,11 +112,12 @@ pub async fn revoke(db: &DatabaseConnection, caller: Uuid, id: Uuid) -> ApiResul
 /// Someone else's invitation is `NOT_FOUND`; a declined, revoked, accepted or expired one a
 /// `CONFLICT`.
 pub async fn accept(
-    db: &DatabaseConnection,
+    state: &AppState,
     events: &EventBus,
     caller: Uuid,
     id: Uuid,
 ) -> ApiResult<membership::Model> {
+    let db = &state.db;
     let txn = db::begin_write(db).await?;
     let found = addressed_to(&txn, caller, id).await?;
     // Membership changes lock the organization; the invitation is read again under the lock, so of
@@ -145,7 +149,8 @@ pub async fn accept(
 }
 
 /// Declines an open invitation to the caller's email.
-pub async fn decline(db: &DatabaseConnection, caller: Uuid, id: Uuid) -> ApiResult<invitation::Model> {
+pub async fn decline(state: &AppState, caller: Uuid, id: Uuid) -> ApiResult<invitation::Model> {
+    let db = &state.db;
     let txn = db::begin_write(db).await?;
     let found = addressed_to(&txn, caller, id).await?;
     lock_organization(&txn, found.organization_id).await?;
@@ -157,7 +162,8 @@ pub async fn decline(db: &DatabaseConnection, caller: Uuid, id: Uuid) -> ApiResu
 }
 
 /// The open invitations to the caller's email, oldest first.
-pub async fn open_for(db: &DatabaseConnection, caller: Uuid) -> ApiResult<Vec<invitation::Model>> {
+pub async fn open_for(state: &AppState, caller: Uuid) -> ApiResult<Vec<invitation::Model>> {
+    let db = &state.db;
     let email = caller_email(db, caller).await?;
     Ok(invitation::Entity::find()
         .filter(invitation::Column::Email.eq(email))
@@ -169,10 +175,8 @@ pub async fn open_for(db: &DatabaseConnection, caller: Uuid) -> ApiResult<Vec<in
 }
 
 /// An organization's invitations, newest first, at most [`LISTED`]. The caller decides who may see.
-pub async fn of_organization(
-    db: &DatabaseConnection,
-    organization_id: Uuid,
-) -> ApiResult<Vec<invitation::Model>> {
+pub async fn of_organization(state: &AppState, organization_id: Uuid) -> ApiResult<Vec<invitation::Model>> {
+    let db = &state.db;
     Ok(invitation::Entity::find()
         .filter(invitation::Column::OrganizationId.eq(organization_id))
         .order_by_desc(invitation::Column::Id)

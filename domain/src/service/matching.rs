@@ -17,7 +17,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::db::reads::Reads;
+use crate::context::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::matching::score::QuickScore;
 use crate::matching::{
@@ -103,10 +103,7 @@ impl From<&need::Model> for NeedRow {
 }
 
 /// Profiles of `needs` (skills with labels, pool, owner size) in a fixed number of queries.
-pub async fn profiles(
-    db: &DatabaseConnection,
-    needs: &[need::Model],
-) -> ApiResult<HashMap<Uuid, NeedProfile>> {
+async fn profiles(db: &DatabaseConnection, needs: &[need::Model]) -> ApiResult<HashMap<Uuid, NeedProfile>> {
     let ids: Vec<Uuid> = needs.iter().map(|n| n.id).collect();
     let rows: Vec<NeedRow> = needs.iter().map(NeedRow::from).collect();
     profiles_of(db, &rows, NeedScope::Ids(&ids)).await
@@ -535,14 +532,15 @@ fn for_outsiders(profile: &mut NeedProfile) {
 /// `include_excluded` also those a hard constraint rules out (last, with the reason). Every
 /// candidate is ranked by its numeric score; only the page gets explanations.
 pub async fn matches_for_need(
-    db: &DatabaseConnection,
-    search: &Backend,
+    state: &AppState,
     caller: Uuid,
     need_id: Uuid,
     include_excluded: bool,
     offset: usize,
     limit: usize,
 ) -> ApiResult<Vec<Match>> {
+    let db = &state.db;
+    let search = &state.search;
     let (n, in_pool) = need_for_matching(db, caller, need_id).await?;
     let mut profiles = profiles(db, std::slice::from_ref(&n)).await?;
     let mut profile = profiles.remove(&n.id).ok_or_else(|| ApiError::not_found("need"))?;
@@ -568,7 +566,12 @@ pub async fn matches_for_need(
 
 /// Providers whose courses match a newly opened need above the lead threshold: the best course
 /// of each.
-pub async fn new_leads(db: &DatabaseConnection, search: &Backend, need_id: Uuid) -> ApiResult<Vec<NewLead>> {
+/// For the alert dispatcher, which runs outside any request.
+pub(crate) async fn new_leads(
+    db: &DatabaseConnection,
+    search: &Backend,
+    need_id: Uuid,
+) -> ApiResult<Vec<NewLead>> {
     let Some(n) = need::Entity::find_by_id(need_id).one(db).await? else {
         return Ok(Vec::new());
     };
@@ -605,12 +608,13 @@ pub async fn new_leads(db: &DatabaseConnection, search: &Backend, need_id: Uuid)
 
 /// Open public needs ranked for a provider's published courses (or one of them).
 pub async fn leads_for_provider(
-    db: &DatabaseConnection,
+    state: &AppState,
     caller: Uuid,
     provider_id: Uuid,
     offset: usize,
     limit: usize,
 ) -> ApiResult<Vec<Lead>> {
+    let db = &state.db;
     access::member_of_kind(db, caller, provider_id, OrganizationKind::Provider, "organizationId").await?;
     let ids: Vec<Uuid> = course::Entity::find()
         .select_only()
@@ -625,14 +629,15 @@ pub async fn leads_for_provider(
 
 /// Open public needs ranked for one course; only its provider's members may ask.
 pub async fn matching_needs_for_course(
-    reads: &Reads,
+    state: &AppState,
     caller: Uuid,
     course_id: Uuid,
     offset: usize,
     limit: usize,
 ) -> ApiResult<Vec<Lead>> {
+    let reads = &state.reads;
     let db = reads.db();
-    let c = courses::visible(reads, Some(caller), course_id).await?;
+    let c = courses::visible(state, Some(caller), course_id).await?;
     if organizations::role_of(db, c.provider_id, caller).await?.is_none() {
         return Err(ApiError::forbidden("only members of the course's provider may see its matching needs"));
     }
@@ -747,15 +752,16 @@ fn open_needs_with_skills(skill_ids: &[String]) -> SelectStatement {
 
 /// The estimated net cost per participant of an offering for a firm (members of the firm only).
 pub async fn funding_estimate(
-    reads: &Reads,
+    state: &AppState,
     caller: Uuid,
     offering_id: Uuid,
     organization_id: Uuid,
 ) -> ApiResult<(offering::Model, FundingEstimate)> {
+    let reads = &state.reads;
     let db = reads.db();
     let org =
         access::member_of_kind(db, caller, organization_id, OrganizationKind::Firm, "organizationId").await?;
-    let run = courses::find_offering(reads, Some(caller), offering_id).await?;
+    let run = courses::find_offering(state, Some(caller), offering_id).await?;
     let facts = course_facts(db, &[run.course_id]).await?;
     let f = facts.get(&run.course_id).ok_or_else(|| ApiError::not_found("offering"))?;
     let c = candidate(f, Some(&RunRow::from(&run)));

@@ -1,4 +1,11 @@
 //! Business rules and transactions. Resolvers call these; they never touch GraphQL types.
+//!
+//! Two kinds of function, by what they take:
+//! - an operation (create, update, list, find what the caller may see) takes the one
+//!   [`crate::context::AppState`] and opens its own transaction where it writes;
+//! - a building block (`organizations::role_of`, `access::member_of_kind`, …) takes any connection
+//!   (`&impl ConnectionTrait`), so that operations compose it inside their transaction; those the
+//!   API reads outside a transaction are public, the rest are `pub(crate)`.
 
 pub mod access;
 pub mod accounts;

@@ -9,12 +9,13 @@ use entity::organization::{Bundesland, OrganizationKind};
 use entity::qualification_need::{self as need, NeedStatus, NeedVisibility};
 use sea_orm::sea_query::{Condition, Query};
 use sea_orm::{
-    ActiveEnum, ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
-    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveEnum, ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use uuid::Uuid;
 
 use crate::alerts::{self, AlertEvent};
+use crate::context::AppState;
 use crate::db;
 use crate::error::{ApiError, ApiResult};
 use crate::service::courses::{price_cents, stale};
@@ -61,7 +62,8 @@ pub struct NeedFilter {
 }
 
 /// A need the caller may see, else `NOT_FOUND`.
-pub async fn visible(db: &DatabaseConnection, caller: Uuid, id: Uuid) -> ApiResult<need::Model> {
+pub async fn visible(state: &AppState, caller: Uuid, id: Uuid) -> ApiResult<need::Model> {
+    let db = &state.db;
     let need = need::Entity::find_by_id(id).one(db).await?.ok_or_else(|| ApiError::not_found("need"))?;
     let own = access::organizations_of(db, caller).await?;
     if can_see(db, &own, &need).await? { Ok(need) } else { Err(ApiError::not_found("need")) }
@@ -69,7 +71,7 @@ pub async fn visible(db: &DatabaseConnection, caller: Uuid, id: Uuid) -> ApiResu
 
 /// Whether members of the organizations `own` may see `need`: its firm, firms that joined it and
 /// providers that made an offer on it always; any organization while it is public and open.
-pub async fn can_see(db: &impl ConnectionTrait, own: &[Uuid], need: &need::Model) -> ApiResult<bool> {
+pub(crate) async fn can_see(db: &impl ConnectionTrait, own: &[Uuid], need: &need::Model) -> ApiResult<bool> {
     if own.contains(&need.firm_id) || is_public(need) && !own.is_empty() {
         return Ok(true);
     }
@@ -108,12 +110,13 @@ pub fn is_public(need: &need::Model) -> bool {
 
 /// One page of the needs the caller may see, in id order.
 pub async fn list(
-    db: &DatabaseConnection,
+    state: &AppState,
     caller: Uuid,
     filter: &NeedFilter,
     after: Option<Uuid>,
     limit: u64,
 ) -> ApiResult<Vec<need::Model>> {
+    let db = &state.db;
     validate::all_at_most(&[
         ("filter.statuses", filter.statuses.len(), bounds::ENUM_VALUES),
         ("filter.skillIds", filter.skill_ids.len(), bounds::FILTER_SKILLS),
@@ -156,11 +159,12 @@ pub async fn list(
 }
 
 pub async fn create(
-    db: &DatabaseConnection,
+    state: &AppState,
     caller: Uuid,
     firm_id: Uuid,
     fields: NeedFields,
 ) -> ApiResult<need::Model> {
+    let db = &state.db;
     if fields.title.is_none() {
         return Err(ApiError::bad_input("input.title", "title must not be empty"));
     }
@@ -352,12 +356,13 @@ async fn lock_for_write(
 }
 
 pub async fn update(
-    db: &DatabaseConnection,
+    state: &AppState,
     caller: Uuid,
     id: Uuid,
     expected_version: i32,
     fields: NeedFields,
 ) -> ApiResult<need::Model> {
+    let db = &state.db;
     let txn = db::begin_write(db).await?;
     let current = lock_for_write(&txn, caller, id, Some(expected_version)).await?;
     if !matches!(current.status, NeedStatus::Draft | NeedStatus::Open) {
@@ -394,12 +399,13 @@ pub fn transition_allowed(from: NeedStatus, to: NeedStatus) -> bool {
 }
 
 pub async fn change_status(
-    db: &DatabaseConnection,
+    state: &AppState,
     caller: Uuid,
     id: Uuid,
     expected_version: i32,
     status: NeedStatus,
 ) -> ApiResult<need::Model> {
+    let db = &state.db;
     let txn = db::begin_write(db).await?;
     let current = lock_for_write(&txn, caller, id, Some(expected_version)).await?;
     if !transition_allowed(current.status, status) {
@@ -454,7 +460,8 @@ async fn check_openable(txn: &DatabaseTransaction, need: &need::Model) -> ApiRes
 }
 
 /// Deletes a DRAFT need; later ones are closed or cancelled instead, so offers keep their history.
-pub async fn delete(db: &DatabaseConnection, caller: Uuid, id: Uuid) -> ApiResult<need::Model> {
+pub async fn delete(state: &AppState, caller: Uuid, id: Uuid) -> ApiResult<need::Model> {
+    let db = &state.db;
     let txn = db::begin_write(db).await?;
     let current = lock_for_write(&txn, caller, id, None).await?;
     if current.status != NeedStatus::Draft {
@@ -478,9 +485,10 @@ pub async fn delete(db: &DatabaseConnection, caller: Uuid, id: Uuid) -> ApiResul
 
 /// (need id, link, skill) rows in the firm's order, in one joined query.
 pub async fn skills_of(
-    db: &DatabaseConnection,
+    state: &AppState,
     need_ids: &[Uuid],
 ) -> ApiResult<Vec<(need_skill::Model, entity::skill::Model)>> {
+    let db = &state.db;
     let rows = need_skill::Entity::find()
         .find_also_related(entity::skill::Entity)
         .filter(need_skill::Column::NeedId.is_in(need_ids.iter().copied()))

@@ -12,12 +12,13 @@ use entity::offering;
 use entity::organization::OrganizationKind;
 use entity::qualification_need::{self as need, NeedStatus};
 use sea_orm::{
-    ActiveEnum, ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
-    EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveEnum, ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use uuid::Uuid;
 
 use crate::alerts::{self, AlertEvent};
+use crate::context::AppState;
 use crate::db;
 use crate::error::{ApiError, ApiResult};
 use crate::events::OfferChange;
@@ -47,7 +48,8 @@ async fn lock_need(txn: &DatabaseTransaction, id: Uuid) -> ApiResult<need::Model
     need::Entity::find_by_id(id).lock_exclusive().one(txn).await?.ok_or_else(|| ApiError::not_found("need"))
 }
 
-pub async fn submit(db: &DatabaseConnection, caller: Uuid, input: NewOffer) -> ApiResult<offer::Model> {
+pub async fn submit(state: &AppState, caller: Uuid, input: NewOffer) -> ApiResult<offer::Model> {
+    let db = &state.db;
     let message = validate::text("input.message", &input.message, 1, 5_000)?;
     let txn = db::begin_write(db).await?;
     access::member_of_kind(&txn, caller, input.provider_id, OrganizationKind::Provider, "input.providerId")
@@ -199,7 +201,8 @@ fn expect_firm_member(own: &[Uuid], need: &need::Model) -> ApiResult<()> {
 }
 
 /// The firm accepts: the need moves to IN_NEGOTIATION and every other pending offer is declined.
-pub async fn accept(db: &DatabaseConnection, caller: Uuid, offer_id: Uuid) -> ApiResult<offer::Model> {
+pub async fn accept(state: &AppState, caller: Uuid, offer_id: Uuid) -> ApiResult<offer::Model> {
+    let db = &state.db;
     let txn = db::begin_write(db).await?;
     let (current, need, own) = lock(&txn, caller, offer_id).await?;
     expect_firm_member(&own, &need)?;
@@ -223,7 +226,8 @@ pub async fn accept(db: &DatabaseConnection, caller: Uuid, offer_id: Uuid) -> Ap
     Ok(accepted)
 }
 
-pub async fn decline(db: &DatabaseConnection, caller: Uuid, offer_id: Uuid) -> ApiResult<offer::Model> {
+pub async fn decline(state: &AppState, caller: Uuid, offer_id: Uuid) -> ApiResult<offer::Model> {
+    let db = &state.db;
     let txn = db::begin_write(db).await?;
     let (current, need, own) = lock(&txn, caller, offer_id).await?;
     expect_firm_member(&own, &need)?;
@@ -234,7 +238,8 @@ pub async fn decline(db: &DatabaseConnection, caller: Uuid, offer_id: Uuid) -> A
     Ok(declined)
 }
 
-pub async fn withdraw(db: &DatabaseConnection, caller: Uuid, offer_id: Uuid) -> ApiResult<offer::Model> {
+pub async fn withdraw(state: &AppState, caller: Uuid, offer_id: Uuid) -> ApiResult<offer::Model> {
+    let db = &state.db;
     let txn = db::begin_write(db).await?;
     let (current, need, own) = lock(&txn, caller, offer_id).await?;
     if !own.contains(&current.provider_id) {
@@ -263,7 +268,7 @@ async fn decide(
 }
 
 /// Declines the need's pending offers except `keep` (the need was decided or ended).
-pub async fn decline_pending(
+pub(crate) async fn decline_pending(
     txn: &DatabaseTransaction,
     need: &need::Model,
     keep: Option<Uuid>,
@@ -282,7 +287,7 @@ pub async fn decline_pending(
 }
 
 /// Declines the need's ACCEPTED offer (the firm reopened the need).
-pub async fn decline_accepted(txn: &DatabaseTransaction, need: &need::Model) -> ApiResult<()> {
+pub(crate) async fn decline_accepted(txn: &DatabaseTransaction, need: &need::Model) -> ApiResult<()> {
     let accepted = offer::Entity::find()
         .filter(offer::Column::NeedId.eq(need.id))
         .filter(offer::Column::Status.eq(OfferStatus::Accepted))
@@ -315,7 +320,8 @@ async fn record(
 }
 
 /// An offer the caller may see: the provider's members and the pooled firms' members.
-pub async fn visible(db: &DatabaseConnection, caller: Uuid, id: Uuid) -> ApiResult<offer::Model> {
+pub async fn visible(state: &AppState, caller: Uuid, id: Uuid) -> ApiResult<offer::Model> {
+    let db = &state.db;
     let found = offer::Entity::find_by_id(id).one(db).await?.ok_or_else(|| ApiError::not_found("offer"))?;
     let own = access::organizations_of(db, caller).await?;
     if own.contains(&found.provider_id) {
@@ -328,7 +334,8 @@ pub async fn visible(db: &DatabaseConnection, caller: Uuid, id: Uuid) -> ApiResu
 }
 
 /// The offers on these needs, oldest first; callers filter with [`visible_to`].
-pub async fn of_needs(db: &DatabaseConnection, need_ids: &[Uuid]) -> ApiResult<Vec<offer::Model>> {
+pub async fn of_needs(state: &AppState, need_ids: &[Uuid]) -> ApiResult<Vec<offer::Model>> {
+    let db = &state.db;
     Ok(offer::Entity::find()
         .filter(offer::Column::NeedId.is_in(need_ids.iter().copied()))
         .order_by_asc(offer::Column::Id)
@@ -344,12 +351,13 @@ pub fn visible_to(offer: &offer::Model, own: &[Uuid], pool: &[Uuid]) -> bool {
 
 /// A provider's offers, newest first, one page after `after`.
 pub async fn of_provider(
-    db: &DatabaseConnection,
+    state: &AppState,
     caller: Uuid,
     provider_id: Uuid,
     after: Option<Uuid>,
     limit: u64,
 ) -> ApiResult<Vec<offer::Model>> {
+    let db = &state.db;
     access::member_of_kind(db, caller, provider_id, OrganizationKind::Provider, "organizationId").await?;
     let mut select = offer::Entity::find()
         .filter(offer::Column::ProviderId.eq(provider_id))

@@ -5,11 +5,12 @@ use chrono::Utc;
 use entity::membership::{self, MembershipRole};
 use entity::organization::{self, Bundesland, OrganizationKind};
 use sea_orm::{
-    ActiveEnum, ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
-    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveEnum, ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use uuid::Uuid;
 
+use crate::context::AppState;
 use crate::db;
 use crate::error::{ApiError, ApiResult};
 use crate::events::{DomainEvent, EventBus, OrganizationEventKind};
@@ -57,7 +58,8 @@ pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> ApiResult<organization
     organization::Entity::find_by_id(id).one(db).await?.ok_or_else(|| ApiError::not_found("organization"))
 }
 
-pub async fn find_by_slug(db: &DatabaseConnection, slug: &str) -> ApiResult<organization::Model> {
+pub async fn find_by_slug(state: &AppState, slug: &str) -> ApiResult<organization::Model> {
+    let db = &state.db;
     organization::Entity::find()
         .filter(organization::Column::Slug.eq(slug.trim().to_lowercase()))
         .one(db)
@@ -67,11 +69,12 @@ pub async fn find_by_slug(db: &DatabaseConnection, slug: &str) -> ApiResult<orga
 
 /// One page in id (= creation) order: up to `limit + 1` rows, so the caller can tell whether more follow.
 pub async fn list(
-    db: &DatabaseConnection,
+    state: &AppState,
     kind: Option<OrganizationKind>,
     after: Option<Uuid>,
     limit: u64,
 ) -> ApiResult<Vec<organization::Model>> {
+    let db = &state.db;
     let mut query = organization::Entity::find().order_by_asc(organization::Column::Id);
     if let Some(kind) = kind {
         query = query.filter(organization::Column::Kind.eq(kind));
@@ -179,11 +182,12 @@ fn validate_kind_specific(
 
 /// Creates the organization and makes `owner` its OWNER, in one transaction.
 pub async fn create(
-    db: &DatabaseConnection,
+    state: &AppState,
     events: &EventBus,
     owner: Uuid,
     input: NewOrganization,
 ) -> ApiResult<organization::Model> {
+    let db = &state.db;
     let name = validate::text("input.name", &input.name, 2, 200)?;
     let description = validate::optional_text("input.description", input.description.as_deref(), 10_000)?;
     let website = validate::website("input.website", input.website.as_deref())?;
@@ -286,7 +290,7 @@ pub(crate) async fn insert_membership(
 }
 
 /// The caller's role when it is at least `needed`, else `FORBIDDEN`.
-pub async fn require_role(
+pub(crate) async fn require_role(
     txn: &impl ConnectionTrait,
     organization_id: Uuid,
     caller: Uuid,
@@ -303,7 +307,11 @@ pub async fn require_role(
 
 /// That the organization exists (`NOT_FOUND`) and `caller` administers it (ADMIN or OWNER, else
 /// `FORBIDDEN`): for the admin-only listings.
-pub async fn require_admin(db: &impl ConnectionTrait, organization_id: Uuid, caller: Uuid) -> ApiResult<()> {
+pub(crate) async fn require_admin(
+    db: &impl ConnectionTrait,
+    organization_id: Uuid,
+    caller: Uuid,
+) -> ApiResult<()> {
     find(db, organization_id).await?;
     require_role(db, organization_id, caller, MembershipRole::Admin).await?;
     Ok(())
@@ -322,13 +330,14 @@ pub(crate) async fn lock_organization(txn: &DatabaseTransaction, id: Uuid) -> Ap
 /// Applies `patch` when `expected_version` is still current; a stale version is a `CONFLICT` and
 /// nothing is written.
 pub async fn update(
-    db: &DatabaseConnection,
+    state: &AppState,
     events: &EventBus,
     caller: Uuid,
     id: Uuid,
     expected_version: i32,
     patch: OrganizationPatch,
 ) -> ApiResult<organization::Model> {
+    let db = &state.db;
     let txn = db::begin_write(db).await?;
     let current = lock_organization(&txn, id).await?;
     require_role(&txn, id, caller, MembershipRole::Admin).await?;
@@ -398,11 +407,12 @@ pub async fn update(
 
 /// Platform admins mark organizations as verified (checked identity, e.g. a chamber's register entry).
 pub async fn set_verified(
-    db: &DatabaseConnection,
+    state: &AppState,
     caller: Uuid,
     id: Uuid,
     verified: bool,
 ) -> ApiResult<organization::Model> {
+    let db = &state.db;
     let admin = accounts::find_by_id(db, caller).await?.is_some_and(|u| u.is_platform_admin);
     if !admin {
         return Err(ApiError::forbidden("only platform admins may verify organizations"));
@@ -421,12 +431,13 @@ pub async fn set_verified(
 /// Removes a member. Members may remove themselves (leave); OWNER and ADMIN may remove others, but an
 /// ADMIN may not remove an OWNER; the last OWNER stays.
 pub async fn remove_member(
-    db: &DatabaseConnection,
+    state: &AppState,
     events: &EventBus,
     caller: Uuid,
     organization_id: Uuid,
     user_id: Uuid,
 ) -> ApiResult<membership::Model> {
+    let db = &state.db;
     let txn = db::begin_write(db).await?;
     lock_organization(&txn, organization_id).await?;
     let caller_role = require_role(&txn, organization_id, caller, MembershipRole::Member).await?;
@@ -457,13 +468,14 @@ pub async fn remove_member(
 /// Changes a member's role. OWNER and ADMIN may change roles; only an OWNER may grant or take the
 /// OWNER role; the last OWNER cannot be demoted.
 pub async fn change_role(
-    db: &DatabaseConnection,
+    state: &AppState,
     events: &EventBus,
     caller: Uuid,
     organization_id: Uuid,
     user_id: Uuid,
     role: MembershipRole,
 ) -> ApiResult<membership::Model> {
+    let db = &state.db;
     let txn = db::begin_write(db).await?;
     lock_organization(&txn, organization_id).await?;
     let caller_role = require_role(&txn, organization_id, caller, MembershipRole::Admin).await?;
@@ -535,9 +547,10 @@ pub(crate) async fn bump_version(txn: &DatabaseTransaction, id: Uuid) -> ApiResu
 
 /// Memberships of several organizations at once (for the `members` DataLoader).
 pub async fn memberships_of_organizations(
-    db: &DatabaseConnection,
+    state: &AppState,
     ids: &[Uuid],
 ) -> ApiResult<Vec<membership::Model>> {
+    let db = &state.db;
     Ok(membership::Entity::find()
         .filter(membership::Column::OrganizationId.is_in(ids.iter().copied()))
         .order_by_asc(membership::Column::CreatedAt)
@@ -545,10 +558,8 @@ pub async fn memberships_of_organizations(
         .await?)
 }
 
-pub async fn memberships_of_user(
-    db: &DatabaseConnection,
-    user_id: Uuid,
-) -> ApiResult<Vec<membership::Model>> {
+pub async fn memberships_of_user(state: &AppState, user_id: Uuid) -> ApiResult<Vec<membership::Model>> {
+    let db = &state.db;
     Ok(membership::Entity::find()
         .filter(membership::Column::UserId.eq(user_id))
         .order_by_asc(membership::Column::CreatedAt)

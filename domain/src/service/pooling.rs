@@ -6,12 +6,13 @@ use entity::need_participation as participation;
 use entity::organization::OrganizationKind;
 use entity::qualification_need::{self as need, NeedStatus};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
 };
 use uuid::Uuid;
 
 use crate::alerts::{self, AlertEvent};
+use crate::context::AppState;
 use crate::db;
 use crate::error::{ApiError, ApiResult};
 use crate::service::needs::{self, MAX_PARTICIPANTS};
@@ -52,13 +53,14 @@ pub struct PoolChange {
 
 /// `firm_id` joins `need_id` with `participants`.
 pub async fn join(
-    db: &DatabaseConnection,
+    state: &AppState,
     caller: Uuid,
     need_id: Uuid,
     firm_id: Uuid,
     participants: i32,
     note: Option<String>,
 ) -> ApiResult<PoolChange> {
+    let db = &state.db;
     if !(1..=MAX_PARTICIPANTS).contains(&participants) {
         return Err(ApiError::bad_input(
             "participants",
@@ -102,12 +104,8 @@ pub async fn join(
 }
 
 /// `firm_id` leaves `need_id`; possible until an offer is accepted.
-pub async fn leave(
-    db: &DatabaseConnection,
-    caller: Uuid,
-    need_id: Uuid,
-    firm_id: Uuid,
-) -> ApiResult<PoolChange> {
+pub async fn leave(state: &AppState, caller: Uuid, need_id: Uuid, firm_id: Uuid) -> ApiResult<PoolChange> {
+    let db = &state.db;
     let txn = db::begin_write(db).await?;
     let need = lock_need(&txn, caller, need_id, firm_id).await?;
     let Some(existing) = find(&txn, need_id, firm_id).await? else {

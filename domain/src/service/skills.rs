@@ -4,10 +4,10 @@ use chrono::Utc;
 use entity::{skill, skill_category};
 use sea_orm::sea_query::{Expr, ExprTrait, Order};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
+use crate::context::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::service::{json_list, validate};
 
@@ -50,12 +50,13 @@ pub fn search_text(label: &str, label_en: Option<&str>, synonyms: &[String]) -> 
 /// Skills matching `query` (prefix matches of the label first, then substring matches anywhere in
 /// label, English label or synonyms), optionally of one category; `offset`/`limit` page through them.
 pub async fn search(
-    db: &DatabaseConnection,
+    state: &AppState,
     query: Option<&str>,
     category: Option<&str>,
     offset: u64,
     limit: u64,
 ) -> ApiResult<Vec<skill::Model>> {
+    let db = &state.db;
     let mut select = skill::Entity::find();
     if let Some(category) = category {
         select = select.filter(skill::Column::CategoryId.eq(category));
@@ -78,16 +79,18 @@ fn escape_like(query: &str) -> String {
     query.replace(['%', '_', '\\'], "")
 }
 
-pub async fn by_id(db: &DatabaseConnection, id: &str) -> ApiResult<Option<skill::Model>> {
+pub async fn by_id(state: &AppState, id: &str) -> ApiResult<Option<skill::Model>> {
+    let db = &state.db;
     Ok(skill::Entity::find_by_id(id.to_owned()).one(db).await?)
 }
 
-pub async fn categories(db: &DatabaseConnection) -> ApiResult<Vec<skill_category::Model>> {
+pub async fn categories(state: &AppState) -> ApiResult<Vec<skill_category::Model>> {
+    let db = &state.db;
     Ok(skill_category::Entity::find().order_by_asc(skill_category::Column::Position).all(db).await?)
 }
 
 /// The ids among `ids` that are not in the vocabulary.
-pub async fn unknown(db: &impl ConnectionTrait, ids: &[String]) -> ApiResult<Vec<String>> {
+pub(crate) async fn unknown(db: &impl ConnectionTrait, ids: &[String]) -> ApiResult<Vec<String>> {
     let known: Vec<String> = skill::Entity::find()
         .select_only()
         .column(skill::Column::Id)
@@ -99,7 +102,7 @@ pub async fn unknown(db: &impl ConnectionTrait, ids: &[String]) -> ApiResult<Vec
 }
 
 /// Checks a list of skill ids for a write (its length is checked before): no duplicates, all known.
-pub async fn validate_ids(db: &impl ConnectionTrait, field: &str, ids: &[String]) -> ApiResult<()> {
+pub(crate) async fn validate_ids(db: &impl ConnectionTrait, field: &str, ids: &[String]) -> ApiResult<()> {
     let mut seen = std::collections::HashSet::new();
     if let Some(dup) = ids.iter().find(|id| !seen.insert(id.as_str())) {
         return Err(ApiError::bad_input(field, format!("skill {dup} is listed twice")));
@@ -119,7 +122,8 @@ pub struct NewSkill {
 }
 
 /// Adds a skill (platform admins). Its id is `<category>/<slug of the label>`.
-pub async fn create(db: &DatabaseConnection, is_admin: bool, input: NewSkill) -> ApiResult<skill::Model> {
+pub async fn create(state: &AppState, is_admin: bool, input: NewSkill) -> ApiResult<skill::Model> {
+    let db = &state.db;
     if !is_admin {
         return Err(ApiError::forbidden("only platform admins may add skills"));
     }

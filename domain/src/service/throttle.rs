@@ -20,10 +20,9 @@ use std::net::IpAddr;
 
 use chrono::{DateTime, Duration, Utc};
 use entity::login_throttle as throttle;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 
+use crate::context::AppState;
 use crate::db;
 use crate::error::{ApiError, ApiResult};
 
@@ -113,7 +112,8 @@ fn rate_limited(keys: &[Key], secs: u64) -> ApiError {
 
 /// Counts an attempt on every key, or, when one of them is blocked, refuses with `RATE_LIMITED` and
 /// the seconds to wait (and counts nothing).
-pub async fn admit(db: &DatabaseConnection, keys: &[Key]) -> ApiResult<()> {
+pub async fn admit(state: &AppState, keys: &[Key]) -> ApiResult<()> {
+    let db = &state.db;
     let now = Utc::now();
     let mut keys: Vec<(String, &Key)> = keys.iter().map(|k| (k.stored(), k)).collect();
     // One lock order for every transaction.
@@ -157,7 +157,8 @@ pub async fn admit(db: &DatabaseConnection, keys: &[Key]) -> ApiResult<()> {
 
 /// Takes back a sign-in attempt that succeeded: the account-and-address count is cleared, the others
 /// drop by one (lifting a block only this attempt caused).
-pub async fn succeeded(db: &DatabaseConnection, keys: &[Key]) -> ApiResult<()> {
+pub async fn succeeded(state: &AppState, keys: &[Key]) -> ApiResult<()> {
+    let db = &state.db;
     let txn = db::begin_write(db).await?;
     for key in keys {
         if let Key::Pair { .. } = key {

@@ -15,6 +15,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::alerts::EventType;
+use crate::context::AppState;
 use crate::db;
 use crate::error::{ApiError, ApiResult};
 use crate::service::{json_list, organizations, validate};
@@ -82,13 +83,14 @@ pub fn is_public(ip: IpAddr) -> bool {
 
 /// Registers an endpoint; returns it with its signing secret, which is shown only this once.
 pub async fn create(
-    db: &DatabaseConnection,
+    state: &AppState,
     caller: Uuid,
     organization_id: Uuid,
     url: &str,
     event_types: &[EventType],
     allow_loopback: bool,
 ) -> ApiResult<endpoint::Model> {
+    let db = &state.db;
     let url = endpoint_url("input.url", url, allow_loopback)?;
     validate::at_most("input.eventTypes", event_types.len(), validate::bounds::ENUM_VALUES)?;
     if event_types.is_empty() {
@@ -149,17 +151,15 @@ async fn administered(db: &DatabaseConnection, caller: Uuid, id: Uuid) -> ApiRes
 }
 
 /// Removes an endpoint with its delivery records.
-pub async fn delete(db: &DatabaseConnection, caller: Uuid, id: Uuid) -> ApiResult<endpoint::Model> {
+pub async fn delete(state: &AppState, caller: Uuid, id: Uuid) -> ApiResult<endpoint::Model> {
+    let db = &state.db;
     let found = administered(db, caller, id).await?;
     endpoint::Entity::delete_by_id(id).exec(db).await?;
     Ok(found)
 }
 
-pub async fn list(
-    db: &DatabaseConnection,
-    caller: Uuid,
-    organization_id: Uuid,
-) -> ApiResult<Vec<endpoint::Model>> {
+pub async fn list(state: &AppState, caller: Uuid, organization_id: Uuid) -> ApiResult<Vec<endpoint::Model>> {
+    let db = &state.db;
     organizations::require_admin(db, organization_id, caller).await?;
     Ok(endpoint::Entity::find()
         .filter(endpoint::Column::OrganizationId.eq(organization_id))
@@ -170,13 +170,14 @@ pub async fn list(
 
 /// One page of the organization's deliveries, newest first (optionally of one endpoint).
 pub async fn deliveries(
-    db: &DatabaseConnection,
+    state: &AppState,
     caller: Uuid,
     organization_id: Uuid,
     endpoint_id: Option<Uuid>,
     after: Option<Uuid>,
     limit: u64,
 ) -> ApiResult<Vec<delivery::Model>> {
+    let db = &state.db;
     organizations::require_admin(db, organization_id, caller).await?;
     let mut select = delivery::Entity::find()
         .filter(delivery::Column::OrganizationId.eq(organization_id))

@@ -19,7 +19,7 @@ impl AccountMutation {
         let new_user =
             NewUser { email: input.email, password: input.password, display_name: input.display_name };
         let session = accounts::register(
-            &state.db,
+            state,
             &state.jwt,
             auth.refresh_token_ttl_secs,
             new_user,
@@ -38,7 +38,7 @@ impl AccountMutation {
     async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> Result<AuthPayload> {
         let state = context::state(ctx)?;
         let session = accounts::login(
-            &state.db,
+            state,
             &state.jwt,
             state.settings.auth.refresh_token_ttl_secs,
             &input.email,
@@ -53,13 +53,9 @@ impl AccountMutation {
     /// works once; using one twice revokes the whole session.
     async fn refresh_token(&self, ctx: &Context<'_>, refresh_token: String) -> Result<AuthPayload> {
         let state = context::state(ctx)?;
-        let session = accounts::refresh(
-            &state.db,
-            &state.jwt,
-            state.settings.auth.refresh_token_ttl_secs,
-            &refresh_token,
-        )
-        .await?;
+        let session =
+            accounts::refresh(state, &state.jwt, state.settings.auth.refresh_token_ttl_secs, &refresh_token)
+                .await?;
         Ok(session.into())
     }
 
@@ -67,6 +63,6 @@ impl AccountMutation {
     /// session was found; access tokens already issued stay valid until they expire.
     async fn logout(&self, ctx: &Context<'_>, refresh_token: String) -> Result<bool> {
         let state = context::state(ctx)?;
-        Ok(accounts::logout(&state.db, &refresh_token).await?)
+        Ok(accounts::logout(state, &refresh_token).await?)
     }
 }

@@ -43,7 +43,7 @@ impl User {
             return Ok(Vec::new());
         }
         let state = context::state(ctx)?;
-        let rows = organizations::memberships_of_user(&state.db, self.model.id).await?;
+        let rows = organizations::memberships_of_user(state, self.model.id).await?;
         Ok(rows.into_iter().map(Membership::from).collect())
     }
 }

@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use async_graphql::dataloader::Loader;
 use entity::{course, offering, skill};
-use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
+use crate::context::AppState;
 use crate::db::reads::Reads;
 use crate::graphql::organization::loaders::{LoadError, empty_lists};
 use crate::service::courses;
@@ -28,7 +28,7 @@ impl Loader<Uuid> for CourseLoader {
 
 /// Offerings by course id, earliest start first.
 pub struct OfferingsLoader {
-    pub db: DatabaseConnection,
+    pub state: AppState,
 }
 
 impl Loader<Uuid> for OfferingsLoader {
@@ -36,7 +36,7 @@ impl Loader<Uuid> for OfferingsLoader {
     type Error = LoadError;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-        let rows = courses::offerings_of(&self.db, keys).await.map_err(Arc::new)?;
+        let rows = courses::offerings_of(&self.state, keys).await.map_err(Arc::new)?;
         let mut by_course: HashMap<Uuid, Vec<offering::Model>> = empty_lists(keys);
         for row in rows {
             by_course.entry(row.course_id).or_default().push(row);
@@ -47,7 +47,7 @@ impl Loader<Uuid> for OfferingsLoader {
 
 /// Skills by course id, in the provider's order.
 pub struct CourseSkillsLoader {
-    pub db: DatabaseConnection,
+    pub state: AppState,
 }
 
 impl Loader<Uuid> for CourseSkillsLoader {
@@ -55,7 +55,7 @@ impl Loader<Uuid> for CourseSkillsLoader {
     type Error = LoadError;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-        let rows = courses::skills_of(&self.db, keys).await.map_err(Arc::new)?;
+        let rows = courses::skills_of(&self.state.db, keys).await.map_err(Arc::new)?;
         let mut by_course: HashMap<Uuid, Vec<skill::Model>> = empty_lists(keys);
         for (link, skill) in rows {
             by_course.entry(link.course_id).or_default().push(skill);

@@ -15,7 +15,7 @@ impl CatalogMutation {
         let caller = require_user(ctx)?;
         let state = context::state(ctx)?;
         let provider = parse_id("providerId", &provider_id)?;
-        Ok(courses::create(&state.db, caller, provider, input.into()).await?.into())
+        Ok(courses::create(state, caller, provider, input.into()).await?.into())
     }
 
     /// Edits a course. `expectedVersion` is the `version` you read; a stale one is a `CONFLICT` and
@@ -29,9 +29,7 @@ impl CatalogMutation {
     ) -> Result<Course> {
         let caller = require_user(ctx)?;
         let state = context::state(ctx)?;
-        Ok(courses::update(&state.db, caller, parse_id("id", &id)?, expected_version, input.into())
-            .await?
-            .into())
+        Ok(courses::update(state, caller, parse_id("id", &id)?, expected_version, input.into()).await?.into())
     }
 
     /// DRAFT → PUBLISHED. Needs a description, duration, price, language, at least one skill and one
@@ -54,7 +52,7 @@ impl CatalogMutation {
     async fn delete_course(&self, ctx: &Context<'_>, id: ID) -> Result<ID> {
         let caller = require_user(ctx)?;
         let state = context::state(ctx)?;
-        let deleted = courses::delete(&state.db, caller, parse_id("id", &id)?).await?;
+        let deleted = courses::delete(state, caller, parse_id("id", &id)?).await?;
         Ok(ID(deleted.id.to_string()))
     }
 
@@ -63,7 +61,7 @@ impl CatalogMutation {
         let caller = require_user(ctx)?;
         let state = context::state(ctx)?;
         let course = parse_id("courseId", &course_id)?;
-        Ok(courses::add_offering(&state.db, caller, course, input.into()).await?.into())
+        Ok(courses::add_offering(state, caller, course, input.into()).await?.into())
     }
 
     /// Edits an offering, with the same version check as `updateCourse`.
@@ -77,7 +75,7 @@ impl CatalogMutation {
         let caller = require_user(ctx)?;
         let state = context::state(ctx)?;
         let id = parse_id("id", &id)?;
-        Ok(courses::update_offering(&state.db, caller, id, expected_version, input.into()).await?.into())
+        Ok(courses::update_offering(state, caller, id, expected_version, input.into()).await?.into())
     }
 
     /// Removes an offering; returns its id. The last offering of a published course without rolling
@@ -85,7 +83,7 @@ impl CatalogMutation {
     async fn delete_offering(&self, ctx: &Context<'_>, id: ID) -> Result<ID> {
         let caller = require_user(ctx)?;
         let state = context::state(ctx)?;
-        let deleted = courses::delete_offering(&state.db, caller, parse_id("id", &id)?).await?;
+        let deleted = courses::delete_offering(state, caller, parse_id("id", &id)?).await?;
         Ok(ID(deleted.id.to_string()))
     }
 }
@@ -98,7 +96,5 @@ async fn change_status(
 ) -> Result<Course> {
     let caller = require_user(ctx)?;
     let state = context::state(ctx)?;
-    Ok(courses::change_status(&state.db, caller, parse_id("id", &id)?, expected_version, status)
-        .await?
-        .into())
+    Ok(courses::change_status(state, caller, parse_id("id", &id)?, expected_version, status).await?.into())
 }

@@ -42,7 +42,7 @@ impl CatalogQuery {
             max_price_cents: filter.max_price_cents,
         };
         let caller = viewer(ctx).map(|v| v.user_id);
-        let rows = courses::list(&state.db, caller, &filter, page.after, page.first).await?;
+        let rows = courses::list(state, caller, &filter, page.after, page.first).await?;
         let node = ctx.look_ahead().field("edges").field("node");
         let ids = || rows.iter().map(|c| c.id);
         futures_util::try_join!(
@@ -61,13 +61,13 @@ impl CatalogQuery {
     async fn course(&self, ctx: &Context<'_>, id: ID) -> Result<Course> {
         let state = context::state(ctx)?;
         let caller = viewer(ctx).map(|v| v.user_id);
-        Ok(courses::visible(&state.reads, caller, parse_id("id", &id)?).await?.into())
+        Ok(courses::visible(state, caller, parse_id("id", &id)?).await?.into())
     }
 
     /// One offering, when its course is visible to you.
     async fn offering(&self, ctx: &Context<'_>, id: ID) -> Result<Offering> {
         let state = context::state(ctx)?;
         let caller = viewer(ctx).map(|v| v.user_id);
-        Ok(courses::find_offering(&state.reads, caller, parse_id("id", &id)?).await?.into())
+        Ok(courses::find_offering(state, caller, parse_id("id", &id)?).await?.into())
     }
 }

@@ -30,16 +30,7 @@ impl MatchingQuery {
         let page = OffsetPage::parse(first, after.as_deref())?;
         let need = parse_id("needId", &need_id)?;
         let (offset, limit) = (page.offset as usize, page.first as usize + 1);
-        let rows = matching::matches_for_need(
-            &state.db,
-            &state.search,
-            caller,
-            need,
-            include_excluded,
-            offset,
-            limit,
-        )
-        .await?;
+        let rows = matching::matches_for_need(state, caller, need, include_excluded, offset, limit).await?;
         Ok(page.connection(rows, |m| CourseMatch::new(&m.candidate, m.score)))
     }
 
@@ -57,7 +48,7 @@ impl MatchingQuery {
         let page = OffsetPage::parse(first, after.as_deref())?;
         let org = parse_id("organizationId", &organization_id)?;
         let (offset, limit) = (page.offset as usize, page.first as usize + 1);
-        let leads = matching::leads_for_provider(&state.db, caller, org, offset, limit).await?;
+        let leads = matching::leads_for_provider(state, caller, org, offset, limit).await?;
         Ok(lead_page(page, leads))
     }
 
@@ -75,7 +66,7 @@ impl MatchingQuery {
         let page = OffsetPage::parse(first, after.as_deref())?;
         let course = parse_id("courseId", &course_id)?;
         let (offset, limit) = (page.offset as usize, page.first as usize + 1);
-        let leads = matching::matching_needs_for_course(&state.reads, caller, course, offset, limit).await?;
+        let leads = matching::matching_needs_for_course(state, caller, course, offset, limit).await?;
         Ok(lead_page(page, leads))
     }
 
@@ -91,7 +82,7 @@ impl MatchingQuery {
         let state = context::state(ctx)?;
         let offering = parse_id("offeringId", &offering_id)?;
         let org = parse_id("organizationId", &organization_id)?;
-        let (run, estimate) = matching::funding_estimate(&state.reads, caller, offering, org).await?;
+        let (run, estimate) = matching::funding_estimate(state, caller, offering, org).await?;
         Ok(OfferingFundingEstimate { offering: run.into(), estimate: estimate.into() })
     }
 }

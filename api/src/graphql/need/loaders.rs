@@ -3,15 +3,15 @@ use std::sync::Arc;
 
 use async_graphql::dataloader::Loader;
 use entity::{need_skill, skill};
-use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
+use crate::context::AppState;
 use crate::graphql::organization::loaders::{LoadError, empty_lists};
 use crate::service::needs;
 
 /// Skills of needs by need id, with their importance, in the firm's order.
 pub struct NeedSkillsLoader {
-    pub db: DatabaseConnection,
+    pub state: AppState,
 }
 
 impl Loader<Uuid> for NeedSkillsLoader {
@@ -19,7 +19,7 @@ impl Loader<Uuid> for NeedSkillsLoader {
     type Error = LoadError;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-        let rows = needs::skills_of(&self.db, keys).await.map_err(Arc::new)?;
+        let rows = needs::skills_of(&self.state, keys).await.map_err(Arc::new)?;
         let mut by_need: HashMap<Uuid, Self::Value> = empty_lists(keys);
         for (link, skill) in rows {
             by_need.entry(link.need_id).or_default().push((link, skill));
@@ -30,7 +30,7 @@ impl Loader<Uuid> for NeedSkillsLoader {
 
 /// Firms that joined needs, by need id, oldest first.
 pub struct ParticipationsLoader {
-    pub db: DatabaseConnection,
+    pub state: AppState,
 }
 
 impl Loader<Uuid> for ParticipationsLoader {
@@ -38,7 +38,7 @@ impl Loader<Uuid> for ParticipationsLoader {
     type Error = LoadError;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-        let rows = crate::service::pooling::of_needs(&self.db, keys).await.map_err(Arc::new)?;
+        let rows = crate::service::pooling::of_needs(&self.state.db, keys).await.map_err(Arc::new)?;
         let mut by_need: HashMap<Uuid, Self::Value> = empty_lists(keys);
         for row in rows {
             by_need.entry(row.need_id).or_default().push(row);
@@ -49,7 +49,7 @@ impl Loader<Uuid> for ParticipationsLoader {
 
 /// Offers on needs, by need id, oldest first (resolvers filter what the caller may see).
 pub struct OffersLoader {
-    pub db: DatabaseConnection,
+    pub state: AppState,
 }
 
 impl Loader<Uuid> for OffersLoader {
@@ -57,7 +57,7 @@ impl Loader<Uuid> for OffersLoader {
     type Error = LoadError;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-        let rows = crate::service::offers::of_needs(&self.db, keys).await.map_err(Arc::new)?;
+        let rows = crate::service::offers::of_needs(&self.state, keys).await.map_err(Arc::new)?;
         let mut by_need: HashMap<Uuid, Self::Value> = empty_lists(keys);
         for row in rows {
             by_need.entry(row.need_id).or_default().push(row);
@@ -68,7 +68,7 @@ impl Loader<Uuid> for OffersLoader {
 
 /// The organizations a user belongs to (the caller, once per request).
 pub struct CallerOrganizationsLoader {
-    pub db: DatabaseConnection,
+    pub state: AppState,
 }
 
 impl Loader<Uuid> for CallerOrganizationsLoader {
@@ -80,7 +80,7 @@ impl Loader<Uuid> for CallerOrganizationsLoader {
         for user in keys {
             out.insert(
                 *user,
-                crate::service::access::organizations_of(&self.db, *user).await.map_err(Arc::new)?,
+                crate::service::access::organizations_of(&self.state.db, *user).await.map_err(Arc::new)?,
             );
         }
         Ok(out)

@@ -19,7 +19,7 @@ impl NeedMutation {
         let caller = require_user(ctx)?;
         let state = context::state(ctx)?;
         let firm = parse_id("firmId", &firm_id)?;
-        Ok(needs::create(&state.db, caller, firm, input.into()).await?.into())
+        Ok(needs::create(state, caller, firm, input.into()).await?.into())
     }
 
     /// Edits a DRAFT or OPEN need, with the version check of `updateOrganization`.
@@ -32,9 +32,7 @@ impl NeedMutation {
     ) -> Result<QualificationNeed> {
         let caller = require_user(ctx)?;
         let state = context::state(ctx)?;
-        Ok(needs::update(&state.db, caller, parse_id("id", &id)?, expected_version, input.into())
-            .await?
-            .into())
+        Ok(needs::update(state, caller, parse_id("id", &id)?, expected_version, input.into()).await?.into())
     }
 
     /// Moves a need through its lifecycle: DRAFT → OPEN → IN_NEGOTIATION → FULFILLED, back from OPEN
@@ -50,7 +48,7 @@ impl NeedMutation {
         let caller = require_user(ctx)?;
         let state = context::state(ctx)?;
         let id = parse_id("id", &id)?;
-        let changed = needs::change_status(&state.db, caller, id, expected_version, status.into()).await?;
+        let changed = needs::change_status(state, caller, id, expected_version, status.into()).await?;
         Ok(changed.into())
     }
 
@@ -58,7 +56,7 @@ impl NeedMutation {
     async fn delete_need(&self, ctx: &Context<'_>, id: ID) -> Result<ID> {
         let caller = require_user(ctx)?;
         let state = context::state(ctx)?;
-        let deleted = needs::delete(&state.db, caller, parse_id("id", &id)?).await?;
+        let deleted = needs::delete(state, caller, parse_id("id", &id)?).await?;
         Ok(ID(deleted.id.to_string()))
     }
 }

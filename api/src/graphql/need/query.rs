@@ -32,7 +32,7 @@ impl NeedQuery {
             skill_ids: filter.skill_ids,
             bundeslaender: filter.bundeslaender.into_iter().map(Into::into).collect(),
         };
-        let rows = needs::list(&state.db, caller, &filter, page.after, page.first).await?;
+        let rows = needs::list(state, caller, &filter, page.after, page.first).await?;
         let node = ctx.look_ahead().field("edges").field("node");
         futures_util::try_join!(
             prime::<OrganizationLoader, _>(ctx, node.field("firm").exists(), rows.iter().map(|n| n.firm_id)),
@@ -45,6 +45,6 @@ impl NeedQuery {
     async fn need(&self, ctx: &Context<'_>, id: ID) -> Result<QualificationNeed> {
         let caller = require_user(ctx)?;
         let state = context::state(ctx)?;
-        Ok(needs::visible(&state.db, caller, parse_id("id", &id)?).await?.into())
+        Ok(needs::visible(state, caller, parse_id("id", &id)?).await?.into())
     }
 }

@@ -25,7 +25,7 @@ impl OfferMutation {
         let state = context::state(ctx)?;
         let need = parse_id("needId", &need_id)?;
         let firm = parse_id("organizationId", &organization_id)?;
-        let change = pooling::join(&state.db, caller, need, firm, participants, note).await?;
+        let change = pooling::join(state, caller, need, firm, participants, note).await?;
         Ok(change.into())
     }
 
@@ -40,7 +40,7 @@ impl OfferMutation {
         let state = context::state(ctx)?;
         let need = parse_id("needId", &need_id)?;
         let firm = parse_id("organizationId", &organization_id)?;
-        let change = pooling::leave(&state.db, caller, need, firm).await?;
+        let change = pooling::leave(state, caller, need, firm).await?;
         Ok(change.into())
     }
 
@@ -62,7 +62,7 @@ impl OfferMutation {
             }),
             message: input.message,
         };
-        let offer = offers::submit(&state.db, caller, new).await?;
+        let offer = offers::submit(state, caller, new).await?;
         Ok(offer.into())
     }
 
@@ -71,7 +71,7 @@ impl OfferMutation {
     async fn accept_offer(&self, ctx: &Context<'_>, offer_id: ID) -> Result<Offer> {
         let caller = require_user(ctx)?;
         let state = context::state(ctx)?;
-        let offer = offers::accept(&state.db, caller, parse_id("offerId", &offer_id)?).await?;
+        let offer = offers::accept(state, caller, parse_id("offerId", &offer_id)?).await?;
         Ok(offer.into())
     }
 
@@ -79,7 +79,7 @@ impl OfferMutation {
     async fn decline_offer(&self, ctx: &Context<'_>, offer_id: ID) -> Result<Offer> {
         let caller = require_user(ctx)?;
         let state = context::state(ctx)?;
-        let offer = offers::decline(&state.db, caller, parse_id("offerId", &offer_id)?).await?;
+        let offer = offers::decline(state, caller, parse_id("offerId", &offer_id)?).await?;
         Ok(offer.into())
     }
 
@@ -87,7 +87,7 @@ impl OfferMutation {
     async fn withdraw_offer(&self, ctx: &Context<'_>, offer_id: ID) -> Result<Offer> {
         let caller = require_user(ctx)?;
         let state = context::state(ctx)?;
-        let offer = offers::withdraw(&state.db, caller, parse_id("offerId", &offer_id)?).await?;
+        let offer = offers::withdraw(state, caller, parse_id("offerId", &offer_id)?).await?;
         Ok(offer.into())
     }
 }

@@ -15,7 +15,7 @@ impl OfferQuery {
     async fn offer(&self, ctx: &Context<'_>, id: ID) -> Result<Offer> {
         let caller = require_user(ctx)?;
         let state = context::state(ctx)?;
-        Ok(offers::visible(&state.db, caller, parse_id("id", &id)?).await?.into())
+        Ok(offers::visible(state, caller, parse_id("id", &id)?).await?.into())
     }
 
     /// A provider's offers, newest first; for its members.
@@ -31,7 +31,7 @@ impl OfferQuery {
         let state = context::state(ctx)?;
         let page = Page::parse(first, after.as_deref())?;
         let org = parse_id("organizationId", &organization_id)?;
-        let rows = offers::of_provider(&state.db, caller, org, page.after, page.first).await?;
+        let rows = offers::of_provider(state, caller, org, page.after, page.first).await?;
         Ok(page.connection(rows, |o| o.id, Offer::from))
     }
 }

@@ -19,11 +19,11 @@ impl OfferSubscription {
         let caller = require_user(ctx)?;
         let state = context::state(ctx)?;
         let need_uuid = parse_id("needId", &need_id)?;
-        offer_access(&state.db, caller, need_uuid).await?;
+        offer_access(state, caller, need_uuid).await?;
         let receiver = state.events.subscribe();
-        let db = state.db.clone();
+        let state = state.clone();
         let stream = futures_util::stream::unfold(receiver, move |mut receiver| {
-            let db = db.clone();
+            let state = state.clone();
             async move {
                 loop {
                     match receiver.recv().await {
@@ -37,7 +37,7 @@ impl OfferSubscription {
                             // Access is checked again for every event: a firm that left the pool
                             // sees only its own offers from then on, and the subscription ends
                             // when the need is no longer visible to the caller.
-                            let Ok((own, sees_all)) = offer_access(&db, caller, need_uuid).await else {
+                            let Ok((own, sees_all)) = offer_access(&state, caller, need_uuid).await else {
                                 return None;
                             };
                             if !(sees_all || own.contains(&provider_id)) {
@@ -64,11 +64,12 @@ impl OfferSubscription {
 /// The caller's organizations, and whether they see every offer on the need (a firm of its pool);
 /// `NOT_FOUND` when the need is not visible to the caller.
 async fn offer_access(
-    db: &sea_orm::DatabaseConnection,
+    state: &crate::context::AppState,
     caller: uuid::Uuid,
     need_id: uuid::Uuid,
 ) -> crate::error::ApiResult<(Vec<uuid::Uuid>, bool)> {
-    let need = needs::visible(db, caller, need_id).await?;
+    let db = &state.db;
+    let need = needs::visible(state, caller, need_id).await?;
     let own = access::organizations_of(db, caller).await?;
     let pool = needs::pool_firms(db, &need).await?;
     let sees_all = pool.iter().any(|f| own.contains(f));

@@ -78,7 +78,7 @@ impl Offer {
     async fn offering(&self, ctx: &Context<'_>) -> Result<Option<Offering>> {
         let Some(id) = self.model.offering_id else { return Ok(None) };
         let state = context::state(ctx)?;
-        match courses::find_offering(&state.reads, None, id).await {
+        match courses::find_offering(state, None, id).await {
             Ok(run) => Ok(Some(run.into())),
             // Its course is no longer public.
             Err(ApiError::NotFound(_)) => Ok(None),
@@ -184,6 +184,6 @@ impl OfferEvent {
         let state = context::state(ctx)?;
         let caller = context::require_user(ctx)?;
         let id = context::parse_id("offerId", &self.offer_id)?;
-        Ok(crate::service::offers::visible(&state.db, caller, id).await.ok().map(Into::into))
+        Ok(crate::service::offers::visible(state, caller, id).await.ok().map(Into::into))
     }
 }

@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use async_graphql::dataloader::Loader;
 use entity::{membership, organization, user};
-use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
+use crate::context::AppState;
 use crate::db::reads::Reads;
 use crate::error::ApiError;
 use crate::service::organizations;
@@ -45,7 +45,7 @@ impl Loader<Uuid> for UserLoader {
 
 /// Memberships by organization id. Also answers "what is the viewer's role here".
 pub struct MembersLoader {
-    pub db: DatabaseConnection,
+    pub state: AppState,
 }
 
 impl Loader<Uuid> for MembersLoader {
@@ -53,7 +53,7 @@ impl Loader<Uuid> for MembersLoader {
     type Error = LoadError;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-        let rows = organizations::memberships_of_organizations(&self.db, keys).await.map_err(Arc::new)?;
+        let rows = organizations::memberships_of_organizations(&self.state, keys).await.map_err(Arc::new)?;
         let mut by_org: HashMap<Uuid, Vec<membership::Model>> = empty_lists(keys);
         for row in rows {
             by_org.entry(row.organization_id).or_default().push(row);

@@ -31,7 +31,7 @@ impl OrganizationMutation {
             employee_count: input.employee_count,
             azav_certified: input.azav_certified,
         };
-        Ok(organizations::create(&state.db, &state.events, caller, new).await?.into())
+        Ok(organizations::create(state, &state.events, caller, new).await?.into())
     }
 
     /// Edits an organization (OWNER or ADMIN). `expectedVersion` is the `version` you read; when the
@@ -56,7 +56,7 @@ impl OrganizationMutation {
             azav_certified: input.azav_certified,
         };
         let id = parse_id("id", &id)?;
-        Ok(organizations::update(&state.db, &state.events, caller, id, expected_version, patch).await?.into())
+        Ok(organizations::update(state, &state.events, caller, id, expected_version, patch).await?.into())
     }
 
     /// Invites an email address into the organization with a role (OWNER or ADMIN; only an OWNER
@@ -76,7 +76,7 @@ impl OrganizationMutation {
         let state = context::state(ctx)?;
         let org = parse_id("organizationId", &organization_id)?;
         let ttl = chrono::Duration::days(state.settings.auth.invitation_ttl_days);
-        Ok(invitations::invite(&state.db, caller, org, &email, role.into(), ttl).await?.into())
+        Ok(invitations::invite(state, caller, org, &email, role.into(), ttl).await?.into())
     }
 
     /// Withdraws an open invitation (OWNER or ADMIN; only an OWNER withdraws an invitation to become
@@ -85,7 +85,7 @@ impl OrganizationMutation {
         let caller = require_user(ctx)?;
         let state = context::state(ctx)?;
         let id = parse_id("id", &id)?;
-        Ok(invitations::revoke(&state.db, caller, id).await?.into())
+        Ok(invitations::revoke(state, caller, id).await?.into())
     }
 
     /// Accepts an invitation to your email: you become a member with its role. Another person's
@@ -94,7 +94,7 @@ impl OrganizationMutation {
         let caller = require_person(ctx)?;
         let state = context::state(ctx)?;
         let id = parse_id("id", &id)?;
-        Ok(invitations::accept(&state.db, &state.events, caller, id).await?.into())
+        Ok(invitations::accept(state, &state.events, caller, id).await?.into())
     }
 
     /// Declines an invitation to your email. Another person's invitation is `NOT_FOUND`; one that is
@@ -103,7 +103,7 @@ impl OrganizationMutation {
         let caller = require_person(ctx)?;
         let state = context::state(ctx)?;
         let id = parse_id("id", &id)?;
-        Ok(invitations::decline(&state.db, caller, id).await?.into())
+        Ok(invitations::decline(state, caller, id).await?.into())
     }
 
     /// Removes a member and returns the removed membership. Anyone may leave; OWNER and ADMIN remove
@@ -113,7 +113,7 @@ impl OrganizationMutation {
         let state = context::state(ctx)?;
         let org = parse_id("organizationId", &organization_id)?;
         let user = parse_id("userId", &user_id)?;
-        Ok(organizations::remove_member(&state.db, &state.events, caller, org, user).await?.into())
+        Ok(organizations::remove_member(state, &state.events, caller, org, user).await?.into())
     }
 
     /// Changes a member's role (OWNER or ADMIN; only an OWNER grants or takes OWNER). The last OWNER
@@ -129,7 +129,7 @@ impl OrganizationMutation {
         let state = context::state(ctx)?;
         let org = parse_id("organizationId", &organization_id)?;
         let user = parse_id("userId", &user_id)?;
-        Ok(organizations::change_role(&state.db, &state.events, caller, org, user, role.into()).await?.into())
+        Ok(organizations::change_role(state, &state.events, caller, org, user, role.into()).await?.into())
     }
 
     /// Marks an organization as verified or not. Platform admins only.
@@ -142,6 +142,6 @@ impl OrganizationMutation {
         let caller = require_user(ctx)?;
         let state = context::state(ctx)?;
         let id = parse_id("id", &id)?;
-        Ok(organizations::set_verified(&state.db, caller, id, verified).await?.into())
+        Ok(organizations::set_verified(state, caller, id, verified).await?.into())
     }
 }

@@ -23,7 +23,7 @@ impl OrganizationQuery {
         let state = context::state(ctx)?;
         let model = match (id, slug) {
             (Some(id), None) => organizations::find(&state.db, parse_id("id", &id)?).await?,
-            (None, Some(slug)) => organizations::find_by_slug(&state.db, &slug).await?,
+            (None, Some(slug)) => organizations::find_by_slug(state, &slug).await?,
             _ => return Err(ApiError::bad_input("id", "give exactly one of id and slug").into()),
         };
         Ok(model.into())
@@ -40,7 +40,7 @@ impl OrganizationQuery {
     ) -> Result<Connection<String, Organization, EmptyFields, EmptyFields>> {
         let page = Page::parse(first, after.as_deref())?;
         let state = context::state(ctx)?;
-        let rows = organizations::list(&state.db, kind.map(Into::into), page.after, page.first).await?;
+        let rows = organizations::list(state, kind.map(Into::into), page.after, page.first).await?;
         let node = ctx.look_ahead().field("edges").field("node");
         let wants_members =
             ["members", "viewerRole", "employeeCount", "invitations"].iter().any(|f| node.field(f).exists());
@@ -53,6 +53,6 @@ impl OrganizationQuery {
     async fn my_invitations(&self, ctx: &Context<'_>) -> Result<Vec<Invitation>> {
         let caller = require_person(ctx)?;
         let state = context::state(ctx)?;
-        Ok(invitations::open_for(&state.db, caller).await?.into_iter().map(Invitation::from).collect())
+        Ok(invitations::open_for(state, caller).await?.into_iter().map(Invitation::from).collect())
     }
 }

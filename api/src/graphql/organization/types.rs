@@ -210,7 +210,7 @@ impl Organization {
         if !admin {
             return Ok(None);
         }
-        let rows = invitations::of_organization(&state(ctx)?.db, self.model.id).await?;
+        let rows = invitations::of_organization(state(ctx)?, self.model.id).await?;
         Ok(Some(rows.into_iter().map(Invitation::from).collect()))
     }
 }

@@ -20,6 +20,6 @@ impl SkillMutation {
             label_en: input.label_en,
             synonyms: input.synonyms,
         };
-        Ok(skills::create(&state.db, is_admin, new).await?.into())
+        Ok(skills::create(state, is_admin, new).await?.into())
     }
 }

@@ -26,20 +26,20 @@ impl SkillQuery {
         let page = OffsetPage::parse(first, after.as_deref())?;
         let state = context::state(ctx)?;
         let rows =
-            skills::search(&state.db, query.as_deref(), category.as_deref(), page.offset, page.first).await?;
+            skills::search(state, query.as_deref(), category.as_deref(), page.offset, page.first).await?;
         Ok(page.connection(rows, Skill::from))
     }
 
     /// One skill by id.
     async fn skill(&self, ctx: &Context<'_>, id: String) -> Result<Skill> {
         let state = context::state(ctx)?;
-        let found = skills::by_id(&state.db, &id).await?.ok_or_else(|| ApiError::not_found("skill"))?;
+        let found = skills::by_id(state, &id).await?.ok_or_else(|| ApiError::not_found("skill"))?;
         Ok(found.into())
     }
 
     /// All skill categories in display order.
     async fn skill_categories(&self, ctx: &Context<'_>) -> Result<Vec<SkillCategory>> {
         let state = context::state(ctx)?;
-        Ok(skills::categories(&state.db).await?.into_iter().map(Into::into).collect())
+        Ok(skills::categories(state).await?.into_iter().map(Into::into).collect())
     }
 }

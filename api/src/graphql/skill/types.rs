@@ -3,8 +3,8 @@ use std::collections::HashMap;
 use async_graphql::dataloader::Loader;
 use async_graphql::{ComplexObject, Context, InputObject, Result, SimpleObject};
 use entity::{skill, skill_category};
-use sea_orm::DatabaseConnection;
 
+use crate::context::AppState;
 use crate::error::ApiError;
 use crate::graphql::context::loader;
 use crate::graphql::organization::loaders::LoadError;
@@ -65,7 +65,7 @@ impl Skill {
 
 /// The categories are few: one query loads them all.
 pub struct SkillCategoryLoader {
-    pub db: DatabaseConnection,
+    pub state: AppState,
 }
 
 impl Loader<String> for SkillCategoryLoader {
@@ -73,7 +73,7 @@ impl Loader<String> for SkillCategoryLoader {
     type Error = LoadError;
 
     async fn load(&self, _keys: &[String]) -> Result<HashMap<String, Self::Value>, Self::Error> {
-        let rows = skills::categories(&self.db).await.map_err(std::sync::Arc::new)?;
+        let rows = skills::categories(&self.state).await.map_err(std::sync::Arc::new)?;
         Ok(rows.into_iter().map(|c| (c.id.clone(), c)).collect())
     }
 }

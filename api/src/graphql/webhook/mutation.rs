@@ -21,7 +21,7 @@ impl WebhookMutation {
         let org = parse_id("input.organizationId", &input.organization_id)?;
         let types: Vec<crate::alerts::EventType> = input.event_types.into_iter().map(Into::into).collect();
         let allow_loopback = state.settings.allows_loopback_webhooks();
-        let created = webhooks::create(&state.db, caller, org, &input.url, &types, allow_loopback).await?;
+        let created = webhooks::create(state, caller, org, &input.url, &types, allow_loopback).await?;
         Ok(CreatedWebhookEndpoint { secret: created.secret.clone(), endpoint: created.into() })
     }
 
@@ -29,7 +29,7 @@ impl WebhookMutation {
     async fn delete_webhook_endpoint(&self, ctx: &Context<'_>, id: ID) -> Result<ID> {
         let caller = require_user(ctx)?;
         let state = context::state(ctx)?;
-        let deleted = webhooks::delete(&state.db, caller, parse_id("id", &id)?).await?;
+        let deleted = webhooks::delete(state, caller, parse_id("id", &id)?).await?;
         Ok(ID(deleted.id.to_string()))
     }
 }

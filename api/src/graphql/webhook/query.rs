@@ -20,7 +20,7 @@ impl WebhookQuery {
         let caller = require_user(ctx)?;
         let state = context::state(ctx)?;
         let org = parse_id("organizationId", &organization_id)?;
-        Ok(webhooks::list(&state.db, caller, org).await?.into_iter().map(Into::into).collect())
+        Ok(webhooks::list(state, caller, org).await?.into_iter().map(Into::into).collect())
     }
 
     /// Deliveries to the organization's endpoints, newest first, with status and attempts (ADMIN or
@@ -39,7 +39,7 @@ impl WebhookQuery {
         let page = Page::parse(first, after.as_deref())?;
         let org = parse_id("organizationId", &organization_id)?;
         let endpoint = endpoint_id.as_ref().map(|id| parse_id("endpointId", id)).transpose()?;
-        let rows = webhooks::deliveries(&state.db, caller, org, endpoint, page.after, page.first).await?;
+        let rows = webhooks::deliveries(state, caller, org, endpoint, page.after, page.first).await?;
         Ok(page.connection(rows, |d| d.id, WebhookDelivery::from))
     }
 }
