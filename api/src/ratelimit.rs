@@ -3,15 +3,22 @@
 //! address — has a bucket that holds one minute of its quota and refills continuously, so bursts up
 //! to the quota pass and a steady stream is held to it.
 //!
-//! The buckets live in this instance's memory: behind a load balancer with N instances a caller gets
-//! up to N times its quota. That bounds abuse without a database write per request.
+//! With `REDIS_URL` every instance charges the same buckets in Redis ([`shared`]), so a caller gets
+//! its quota once however many instances serve it. Without Redis — or while Redis does not answer —
+//! the buckets live in this instance's memory: behind a load balancer with N instances a caller then
+//! gets up to N times its quota. That still bounds abuse, where refusing or waiting would not.
+
+pub mod shared;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use uuid::Uuid;
+
+use crate::config::Settings;
+use crate::metrics::Metrics;
 
 /// Who is charged for a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -56,32 +63,24 @@ struct Bucket {
 /// Buckets kept before idle, full ones are dropped.
 const PRUNE_AT: usize = 50_000;
 
+/// This instance's buckets: all of them without Redis, the stand-ins while Redis does not answer.
 #[derive(Debug)]
-pub struct RateLimiter {
+struct LocalBuckets {
     quotas: Quotas,
     buckets: Mutex<HashMap<Principal, Bucket>>,
 }
 
-impl RateLimiter {
-    pub fn new(quotas: Quotas) -> Self {
+impl LocalBuckets {
+    fn new(quotas: Quotas) -> Self {
         Self { quotas, buckets: Mutex::new(HashMap::new()) }
     }
 
-    /// Takes `cost` from `who`'s bucket, or says how long to wait until it holds that much.
-    pub fn charge(&self, who: Principal, cost: u32) -> Result<(), Duration> {
-        self.charge_at(who, cost, Instant::now())
-    }
-
+    /// Takes `cost` (at most the quota) from `who`'s bucket, or says how long until it holds that
+    /// much.
     fn charge_at(&self, who: Principal, cost: u32, now: Instant) -> Result<(), Duration> {
-        let quota = self.quotas.per_minute(&who);
-        if quota == 0 {
-            return Ok(());
-        }
-        let capacity = f64::from(quota);
+        let capacity = f64::from(self.quotas.per_minute(&who));
         let per_sec = capacity / 60.0;
-        // A query dearer than the whole bucket (only when the quota is below the complexity limit)
-        // is charged the whole bucket rather than refused forever.
-        let cost = f64::from(cost.max(1)).min(capacity);
+        let cost = f64::from(cost);
         let mut buckets = self.buckets.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if buckets.len() >= PRUNE_AT {
             buckets.retain(|k, b| {
@@ -102,50 +101,89 @@ impl RateLimiter {
     }
 }
 
+/// The rate limiter the GraphQL extension charges.
+pub struct RateLimiter {
+    local: LocalBuckets,
+    shared: Option<shared::SharedBuckets>,
+}
+
+impl RateLimiter {
+    /// Buckets in this instance only.
+    pub fn new(quotas: Quotas) -> Self {
+        Self { local: LocalBuckets::new(quotas), shared: None }
+    }
+
+    /// Buckets shared through Redis when `settings.redis.url` is set, else in this instance.
+    pub fn from_settings(settings: &Settings, metrics: Arc<Metrics>) -> anyhow::Result<Self> {
+        let shared = shared::SharedBuckets::connect(settings, metrics)?;
+        Ok(Self { shared, ..Self::new(Quotas::of(&settings.limits)) })
+    }
+
+    /// Takes `cost` from `who`'s bucket, or says how long to wait until it holds that much.
+    pub async fn charge(&self, who: Principal, cost: u32) -> Result<(), Duration> {
+        let quota = self.local.quotas.per_minute(&who);
+        if quota == 0 {
+            return Ok(());
+        }
+        // A query dearer than the whole bucket (only when the quota is below the complexity limit)
+        // is charged the whole bucket rather than refused forever.
+        let cost = cost.clamp(1, quota);
+        if let Some(shared) = &self.shared
+            && let Some(decided) = shared.charge(who, quota, cost).await
+        {
+            return decided;
+        }
+        self.local.charge_at(who, cost, Instant::now())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn limiter() -> RateLimiter {
-        RateLimiter::new(Quotas { anonymous: 600, user: 6_000, api_key: 0 })
-    }
+    const QUOTAS: Quotas = Quotas { anonymous: 600, user: 6_000, api_key: 0 };
 
     #[test]
     fn a_burst_up_to_the_quota_passes_then_waits_for_the_refill() {
-        let limiter = limiter();
+        let buckets = LocalBuckets::new(QUOTAS);
         let who = Principal::Address(IpAddr::from([203, 0, 113, 7]));
         let start = Instant::now();
         for _ in 0..6 {
-            assert!(limiter.charge_at(who, 100, start).is_ok());
+            assert!(buckets.charge_at(who, 100, start).is_ok());
         }
         // Empty: 100 units refill at 10 per second.
-        let wait = limiter.charge_at(who, 100, start).err();
+        let wait = buckets.charge_at(who, 100, start).err();
         assert_eq!(wait.map(|d| d.as_secs()), Some(10));
-        assert!(limiter.charge_at(who, 100, start + Duration::from_secs(10)).is_ok());
+        assert!(buckets.charge_at(who, 100, start + Duration::from_secs(10)).is_ok());
     }
 
     #[test]
-    fn callers_have_their_own_buckets_and_quotas() {
-        let limiter = limiter();
+    fn callers_have_their_own_buckets() {
+        let buckets = LocalBuckets::new(QUOTAS);
         let now = Instant::now();
         let address = Principal::Address(IpAddr::from([203, 0, 113, 7]));
-        assert!(limiter.charge_at(address, 600, now).is_ok());
-        assert!(limiter.charge_at(address, 1, now).is_err());
+        assert!(buckets.charge_at(address, 600, now).is_ok());
+        assert!(buckets.charge_at(address, 1, now).is_err());
         let other = Principal::Address(IpAddr::from([203, 0, 113, 8]));
-        assert!(limiter.charge_at(other, 600, now).is_ok());
+        assert!(buckets.charge_at(other, 600, now).is_ok());
         let user = Principal::User(Uuid::now_v7());
-        assert!(limiter.charge_at(user, 5_000, now).is_ok());
-        // A quota of 0 is no limit.
-        let key = Principal::ApiKey(Uuid::now_v7());
-        assert!(limiter.charge_at(key, 1_000_000, now).is_ok());
+        assert!(buckets.charge_at(user, 5_000, now).is_ok());
     }
 
-    #[test]
-    fn a_query_dearer_than_the_bucket_takes_all_of_it() {
-        let limiter = limiter();
+    #[tokio::test]
+    async fn a_quota_of_zero_is_no_limit() {
+        let limiter = RateLimiter::new(QUOTAS);
+        let key = Principal::ApiKey(Uuid::now_v7());
+        for _ in 0..3 {
+            assert!(limiter.charge(key, 1_000_000).await.is_ok());
+        }
+    }
+
+    #[tokio::test]
+    async fn a_query_dearer_than_the_bucket_takes_all_of_it() {
+        let limiter = RateLimiter::new(QUOTAS);
         let who = Principal::Address(IpAddr::from([203, 0, 113, 9]));
-        let now = Instant::now();
-        assert!(limiter.charge_at(who, 5_000, now).is_ok());
-        assert!(limiter.charge_at(who, 1, now).is_err());
+        assert!(limiter.charge(who, 5_000).await.is_ok());
+        assert!(limiter.charge(who, 1).await.is_err());
     }
 }

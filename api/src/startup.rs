@@ -80,6 +80,8 @@ impl Application {
         listener: TcpListener,
     ) -> anyhow::Result<Self> {
         let jwt = Arc::new(JwtKeys::from_settings(&settings.auth, &settings.data_dir)?);
+        // A `REDIS_URL` that is no Redis URL stops the start; an unreachable Redis does not.
+        crate::ratelimit::shared::client(&settings.redis)?;
         crate::auth::password::configure(
             settings.auth.password_hash_concurrency,
             std::time::Duration::from_millis(settings.auth.password_hash_queue_timeout_ms),

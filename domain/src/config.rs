@@ -52,6 +52,7 @@ pub struct Settings {
     pub limits: Limits,
     pub websocket: WebSocketSettings,
     pub metrics: MetricsSettings,
+    pub redis: RedisSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -161,6 +162,25 @@ impl Default for MetricsSettings {
     }
 }
 
+/// Redis, for rate-limit buckets that every instance shares.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RedisSettings {
+    /// `redis://[user:password@]host[:port][/db]` or `unix:///path`; without it each instance keeps
+    /// its own buckets.
+    pub url: Option<SecretString>,
+    /// Put before every key, so instances of one deployment share buckets and others do not.
+    pub key_prefix: String,
+    /// How long a request waits for Redis before its instance decides alone.
+    pub timeout_ms: u64,
+}
+
+impl Default for RedisSettings {
+    fn default() -> Self {
+        Self { url: None, key_prefix: "bildungsmarkt:ratelimit:".into(), timeout_ms: 200 }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Limits {
@@ -211,6 +231,7 @@ impl Default for Settings {
             limits: Limits::default(),
             websocket: WebSocketSettings::default(),
             metrics: MetricsSettings::default(),
+            redis: RedisSettings::default(),
         }
     }
 }
@@ -422,7 +443,7 @@ impl Settings {
         self.validate()
     }
 
-    /// The WebSocket and metrics settings.
+    /// The WebSocket, metrics and Redis settings.
     fn apply_server_env(&mut self, get: &impl Fn(&str) -> Option<String>) -> anyhow::Result<()> {
         let ws = &mut self.websocket;
         if let Some(v) = get("APP_WS_INIT_TIMEOUT_MS") {
@@ -452,6 +473,15 @@ impl Settings {
         }
         if let Some(v) = get("APP_METRICS_MAX_OPERATIONS") {
             self.metrics.max_operations = parse_num("APP_METRICS_MAX_OPERATIONS", &v)?;
+        }
+        if let Some(v) = get("REDIS_URL") {
+            self.redis.url = Some(SecretString::from(v));
+        }
+        if let Some(v) = get("APP_REDIS_KEY_PREFIX") {
+            self.redis.key_prefix = v;
+        }
+        if let Some(v) = get("APP_REDIS_TIMEOUT_MS") {
+            self.redis.timeout_ms = parse_num("APP_REDIS_TIMEOUT_MS", &v)?;
         }
         Ok(())
     }
@@ -489,6 +519,9 @@ impl Settings {
         if self.websocket.init_timeout_ms == 0 || self.websocket.ping_interval_ms == 0 {
             bail!("APP_WS_INIT_TIMEOUT_MS and APP_WS_PING_INTERVAL_MS must be positive");
         }
+        if self.redis.timeout_ms == 0 {
+            bail!("APP_REDIS_TIMEOUT_MS must be at least 1");
+        }
         if self.limits.body_read_timeout_secs == 0 {
             bail!("APP_BODY_READ_TIMEOUT_SECS must be positive");
         }
@@ -524,6 +557,11 @@ impl Settings {
 
     pub fn db_acquire_timeout(&self) -> std::time::Duration {
         std::time::Duration::from_millis(self.db_acquire_timeout_ms)
+    }
+
+    /// The Redis URL with any password replaced, fit for a log line.
+    pub fn redis_url_redacted(&self) -> Option<String> {
+        self.redis.url.as_ref().map(|url| redact_url(url.expose_secret()))
     }
 
     /// The database URL with any password replaced, fit for a log line.
@@ -609,9 +647,10 @@ mod tests {
             ("APP_JWT_SECRET", "top-secret-value"),
             ("MEILI_MASTER_KEY", "meili-secret-value"),
             ("DATABASE_URL", "postgres://app:hunter2@db/app"),
+            ("REDIS_URL", "redis://:redis-secret-value@cache:6379/0"),
         ])?;
         let debug = format!("{settings:?}");
-        for secret in ["top-secret-value", "meili-secret-value", "hunter2"] {
+        for secret in ["top-secret-value", "meili-secret-value", "hunter2", "redis-secret-value"] {
             assert!(!debug.contains(secret), "{secret} leaked into {debug}");
         }
         Ok(())
@@ -653,6 +692,24 @@ mod tests {
         assert_eq!(settings.auth.registrations_per_hour, 0);
         assert_eq!(settings.auth.invitation_ttl_days, 7);
         assert!(with_env(&[("APP_INVITATION_TTL_DAYS", "0")]).is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn redis_is_off_unless_its_url_is_set() -> anyhow::Result<()> {
+        let defaults = with_env(&[])?;
+        assert!(defaults.redis.url.is_none());
+        assert_eq!(defaults.redis.key_prefix, "bildungsmarkt:ratelimit:");
+        assert_eq!(defaults.redis.timeout_ms, 200);
+        let settings = with_env(&[
+            ("REDIS_URL", "redis://:pw@cache:6380/2"),
+            ("APP_REDIS_KEY_PREFIX", "staging:rl:"),
+            ("APP_REDIS_TIMEOUT_MS", "150"),
+        ])?;
+        assert_eq!(settings.redis_url_redacted().as_deref(), Some("redis://:***@cache:6380/2"));
+        assert_eq!(settings.redis.key_prefix, "staging:rl:");
+        assert_eq!(settings.redis.timeout_ms, 150);
+        assert!(with_env(&[("APP_REDIS_TIMEOUT_MS", "0")]).is_err());
         Ok(())
     }
 

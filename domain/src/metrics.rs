@@ -52,6 +52,7 @@ struct Inner {
     errors: HashMap<String, u64>,
     search: Histogram,
     webhooks: HashMap<&'static str, u64>,
+    rate_limit_redis: HashMap<&'static str, u64>,
     /// Operation names with a label of their own.
     operations: HashSet<String>,
 }
@@ -130,6 +131,12 @@ impl Metrics {
         self.with(|m| *m.webhooks.entry(outcome).or_default() += 1);
     }
 
+    /// A rate-limit charge with Redis configured: `charged` there, or decided locally because
+    /// Redis `failed` or was `skipped` (paused after a failure).
+    pub fn rate_limit_redis(&self, outcome: &'static str) {
+        self.with(|m| *m.rate_limit_redis.entry(outcome).or_default() += 1);
+    }
+
     /// The Prometheus text exposition.
     pub fn render(&self, gauges: Gauges) -> String {
         let mut out = String::new();
@@ -157,6 +164,12 @@ impl Metrics {
             for outcome in ["delivered", "retry", "failed"] {
                 let count = m.webhooks.get(outcome).copied().unwrap_or(0);
                 let _ = writeln!(out, "bildungsmarkt_webhook_attempts_total{{outcome=\"{outcome}\"}} {count}");
+            }
+            out.push_str("# HELP bildungsmarkt_rate_limit_redis_total Rate-limit charges with REDIS_URL set: charged in Redis, or decided by this instance because Redis failed or was skipped after a failure.\n");
+            out.push_str("# TYPE bildungsmarkt_rate_limit_redis_total counter\n");
+            for outcome in ["charged", "failed", "skipped"] {
+                let count = m.rate_limit_redis.get(outcome).copied().unwrap_or(0);
+                let _ = writeln!(out, "bildungsmarkt_rate_limit_redis_total{{outcome=\"{outcome}\"}} {count}");
             }
         });
         let gauges_list = [

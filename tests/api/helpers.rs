@@ -1,6 +1,10 @@
 //! `spawn_app()`: a server on port 0 over a fresh database — a SQLite file in a temp dir, or, when
 //! `TEST_DATABASE_URL` is set, a uniquely named PostgreSQL database that is dropped afterwards.
 
+use std::io::Write;
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use api::config::Settings;
@@ -302,5 +306,60 @@ where
         }
         assert!(tokio::time::Instant::now() < deadline, "{what}: not within {timeout:?}");
         tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A TCP relay in front of a server (PostgreSQL, Redis) that can stop and start again on its port:
+/// stopped, it refuses new connections and cuts the open ones — a server restarting, which a client
+/// can only wait for.
+pub struct Relay {
+    pub port: u16,
+    stop: Arc<AtomicBool>,
+    streams: Arc<Mutex<Vec<TcpStream>>>,
+    accepting: std::thread::JoinHandle<()>,
+}
+
+impl Relay {
+    pub fn start(port: u16, upstream: SocketAddr) -> Self {
+        let listener = TcpListener::bind(("127.0.0.1", port)).expect("bind the relay");
+        let port = listener.local_addr().expect("relay address").port();
+        let stop = Arc::new(AtomicBool::new(false));
+        let streams: Arc<Mutex<Vec<TcpStream>>> = Arc::default();
+        let (stopping, open) = (stop.clone(), streams.clone());
+        let accepting = std::thread::spawn(move || {
+            for client in listener.incoming() {
+                if stopping.load(Ordering::SeqCst) {
+                    break;
+                }
+                let (Ok(client), Ok(server)) = (client, TcpStream::connect(upstream)) else { continue };
+                for (mut from, mut to) in
+                    [(client.try_clone(), server.try_clone()), (server.try_clone(), client.try_clone())]
+                        .into_iter()
+                        .filter_map(|(a, b)| Some((a.ok()?, b.ok()?)))
+                {
+                    std::thread::spawn(move || {
+                        std::io::copy(&mut from, &mut to).ok();
+                        to.shutdown(Shutdown::Write).ok();
+                    });
+                }
+                if let Ok(mut open) = open.lock() {
+                    open.extend([client, server]);
+                }
+            }
+        });
+        Self { port, stop, streams, accepting }
+    }
+
+    pub fn stop(self) -> u16 {
+        self.stop.store(true, Ordering::SeqCst);
+        // Wakes the accepting thread, which then drops the listener: the port refuses.
+        if let Ok(mut wake) = TcpStream::connect(("127.0.0.1", self.port)) {
+            wake.flush().ok();
+        }
+        self.accepting.join().expect("relay thread");
+        for stream in self.streams.lock().expect("relay streams").drain(..) {
+            stream.shutdown(Shutdown::Both).ok();
+        }
+        self.port
     }
 }

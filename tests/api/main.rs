@@ -20,6 +20,7 @@ mod outage;
 mod outbox;
 mod search;
 mod server;
+mod shared_limits;
 mod skills;
 mod subscriptions;
 mod tenancy;

@@ -2,10 +2,8 @@
 //! with HTTP 503, `/readyz` says so at once, service resumes when the database is back, and a
 //! mutation whose write committed answers from its transaction.
 
-use std::io::Write;
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use api::auth::{AuthUser, Caller, JwtKeys};
@@ -17,7 +15,7 @@ use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, eventually, spawn_app, spawn_app_with};
+use crate::helpers::{Relay, TestApp, eventually, spawn_app, spawn_app_with};
 use crate::matching::{JENA, firm_at, open_need};
 
 const COURSES: &str = "{ courses(first: 5) { nodes { id } } }";
@@ -151,61 +149,6 @@ async fn an_unreachable_database_is_service_unavailable_and_service_resumes() {
     eprintln!("measurement: serving again {:?} after connections were allowed", restored.elapsed());
     let (status, body) = post(&app, Some(&hr.access_token), mutation, json!({ "id": firm })).await;
     assert_eq!((status, &body["data"]["updateOrganization"]["name"]), (200, &json!("Neu")), "{body}");
-}
-
-/// A TCP relay in front of the PostgreSQL server that can stop and start again on its port: stopped,
-/// it refuses new connections and cuts the open ones — a database server restarting, which a
-/// client can only wait for.
-struct Relay {
-    port: u16,
-    stop: Arc<AtomicBool>,
-    streams: Arc<Mutex<Vec<TcpStream>>>,
-    accepting: std::thread::JoinHandle<()>,
-}
-
-impl Relay {
-    fn start(port: u16, upstream: SocketAddr) -> Self {
-        let listener = TcpListener::bind(("127.0.0.1", port)).expect("bind the relay");
-        let port = listener.local_addr().expect("relay address").port();
-        let stop = Arc::new(AtomicBool::new(false));
-        let streams: Arc<Mutex<Vec<TcpStream>>> = Arc::default();
-        let (stopping, open) = (stop.clone(), streams.clone());
-        let accepting = std::thread::spawn(move || {
-            for client in listener.incoming() {
-                if stopping.load(Ordering::SeqCst) {
-                    break;
-                }
-                let (Ok(client), Ok(server)) = (client, TcpStream::connect(upstream)) else { continue };
-                for (mut from, mut to) in
-                    [(client.try_clone(), server.try_clone()), (server.try_clone(), client.try_clone())]
-                        .into_iter()
-                        .filter_map(|(a, b)| Some((a.ok()?, b.ok()?)))
-                {
-                    std::thread::spawn(move || {
-                        std::io::copy(&mut from, &mut to).ok();
-                        to.shutdown(Shutdown::Write).ok();
-                    });
-                }
-                if let Ok(mut open) = open.lock() {
-                    open.extend([client, server]);
-                }
-            }
-        });
-        Self { port, stop, streams, accepting }
-    }
-
-    fn stop(self) -> u16 {
-        self.stop.store(true, Ordering::SeqCst);
-        // Wakes the accepting thread, which then drops the listener: the port refuses.
-        if let Ok(mut wake) = TcpStream::connect(("127.0.0.1", self.port)) {
-            wake.flush().ok();
-        }
-        self.accepting.join().expect("relay thread");
-        for stream in self.streams.lock().expect("relay streams").drain(..) {
-            stream.shutdown(Shutdown::Both).ok();
-        }
-        self.port
-    }
 }
 
 /// The server of `TEST_DATABASE_URL`, when the tests run on PostgreSQL.

@@ -389,7 +389,7 @@ impl Extension for RateLimit {
             return Ok(result);
         };
         let cost = u32::try_from(result.complexity).unwrap_or(u32::MAX);
-        match self.0.charge(*who, cost) {
+        match self.0.charge(*who, cost).await {
             Ok(()) => Ok(result),
             Err(wait) => {
                 let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);

@@ -20,6 +20,7 @@ pub mod webhook;
 use async_graphql::{MergedObject, MergedSubscription, Schema, SchemaBuilder};
 
 use crate::config::Limits;
+use crate::ratelimit::{Quotas, RateLimiter};
 
 pub use context::{AppState, LoaderCache, attach_request_data};
 
@@ -84,9 +85,15 @@ pub fn schema_builder(
 
 pub fn build_schema(state: AppState, options: SchemaOptions) -> AppSchema {
     let limits = state.settings.limits.clone();
+    // `Application` checked the Redis URL before; should it still fail, limits stay per instance.
     let limiter =
-        std::sync::Arc::new(crate::ratelimit::RateLimiter::new(crate::ratelimit::Quotas::of(&limits)));
-    // Outermost first: every error leaves with its code; the wake-up sees every parsed document, also those the shape check kept; the
+        RateLimiter::from_settings(&state.settings, state.metrics.clone()).unwrap_or_else(|error| {
+            tracing::error!(error = %error, "rate limits are per instance: Redis cannot be used");
+            RateLimiter::new(Quotas::of(&limits))
+        });
+    let limiter = std::sync::Arc::new(limiter);
+    // Outermost first: every error leaves with its code; the wake-up sees every parsed document,
+    // also those the shape check kept; the
     // rate limit charges the cost the shape check has raised to at least one per field.
     let builder = schema_builder(&limits, options)
         .extension(errors::CodedErrors)
