@@ -3,6 +3,7 @@
 pub mod cli;
 pub mod graphiql;
 pub mod graphql;
+pub mod http;
 pub mod ratelimit;
 pub mod startup;
 pub mod telemetry;

@@ -24,10 +24,10 @@ use tokio::time::Instant;
 use tracing_actix_web::RequestId;
 
 use crate::config::WebSocketSettings;
+use crate::error::Code;
 use crate::graphql::{AppSchema, AppState, LoaderCache};
-use crate::startup::{
-    CredentialRefusal, attach_identity, client_address, error_response, finish_errors, identify,
-};
+use crate::http::errors::{error_response, finish_errors};
+use crate::http::identity::{CredentialRefusal, attach_identity, client_address, identify};
 
 /// The close code graphql-transport-ws gives a connection that did not initialise in time.
 const INIT_TIMEOUT_CLOSE: u16 = 4408;
@@ -146,7 +146,7 @@ impl Executor for ConnectionExecutor {
                 None,
             );
             let extensions = error.extensions.get_or_insert_with(Default::default);
-            extensions.set("code", "RATE_LIMITED");
+            extensions.set("code", Code::RateLimited.as_str());
             extensions.set("limit", self.max_running as u64);
             let response = finish_errors(Response::from_errors(vec![error]), &request_id);
             return stream::once(async move { response }).boxed();
@@ -176,7 +176,7 @@ pub async fn graphql_ws(
             Err(err) => {
                 return error_response(
                     StatusCode::BAD_REQUEST,
-                    "BAD_USER_INPUT",
+                    Code::BadUserInput,
                     &format!("not a WebSocket upgrade: {err}"),
                     None,
                     &request_id,
@@ -191,7 +191,7 @@ pub async fn graphql_ws(
     let Some(protocol) = protocol else {
         return error_response(
             StatusCode::BAD_REQUEST,
-            "BAD_USER_INPUT",
+            Code::BadUserInput,
             "Sec-WebSocket-Protocol must offer graphql-transport-ws (or graphql-ws)",
             Some("Sec-WebSocket-Protocol"),
             &request_id,
@@ -220,14 +220,14 @@ fn refused(refusal: Refusal, request_id: &RequestId) -> HttpResponse {
     let mut response = match refusal {
         Refusal::PerAddress => error_response(
             StatusCode::TOO_MANY_REQUESTS,
-            "RATE_LIMITED",
+            Code::RateLimited,
             "too many WebSocket connections from this address; close one first",
             None,
             request_id,
         ),
         Refusal::Total => error_response(
             StatusCode::SERVICE_UNAVAILABLE,
-            "SERVICE_UNAVAILABLE",
+            Code::ServiceUnavailable,
             "the server holds as many WebSocket connections as it may; try again later",
             None,
             request_id,

@@ -22,6 +22,7 @@ use async_graphql::{
 use hashlink::LruCache;
 
 use crate::config::Limits;
+use crate::error::Code;
 use crate::ratelimit::{Principal, RateLimiter};
 
 /// Marks a request made with a `READ` API key: mutations and subscriptions are refused.
@@ -147,7 +148,7 @@ impl Extension for ShapeCheck {
         if ctx.data_opt::<ReadOnlyCaller>().is_some()
             && document.operations.iter().any(|(_, op)| op.node.ty != OperationType::Query)
         {
-            return Err(coded("this API key may only read (scope READ): queries only", "FORBIDDEN").0);
+            return Err(coded("this API key may only read (scope READ): queries only", Code::Forbidden).0);
         }
         Ok(document)
     }
@@ -350,18 +351,16 @@ fn limit(message: String) -> ServerError {
 
 /// `GRAPHQL_VALIDATION_FAILED` naming what was refused.
 fn refused(message: impl Into<String>, field: &str) -> ServerError {
-    let (mut error, mut extensions) = coded(message, "GRAPHQL_VALIDATION_FAILED");
+    let (mut error, mut extensions) = coded(message, Code::GraphqlValidationFailed);
     extensions.set("field", field);
     error.extensions = Some(extensions);
     error
 }
 
 /// An error with `code`, and its extensions to add to.
-fn coded(message: impl Into<String>, code: &str) -> (ServerError, ErrorExtensionValues) {
-    let mut error = ServerError::new(message, None);
-    let mut extensions = ErrorExtensionValues::default();
-    extensions.set("code", code);
-    error.extensions = Some(extensions.clone());
+fn coded(message: impl Into<String>, code: Code) -> (ServerError, ErrorExtensionValues) {
+    let error = crate::graphql::errors::coded(code, message);
+    let extensions = error.extensions.clone().unwrap_or_default();
     (error, extensions)
 }
 
@@ -395,7 +394,7 @@ impl Extension for RateLimit {
                 let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
                 let (mut error, mut extensions) = coded(
                     format!("rate limit exceeded: this query costs {cost}; try again in {secs} s"),
-                    "RATE_LIMITED",
+                    Code::RateLimited,
                 );
                 extensions.set("retryAfter", secs);
                 extensions.set("cost", cost);

@@ -508,7 +508,7 @@ async fn need_for_matching(
     if !needs::can_see(db, &own, &n).await? {
         return Err(ApiError::not_found("need"));
     }
-    if needs::pool_firms(db, &n).await?.iter().any(|f| own.contains(f)) {
+    if needs::in_pool(&own, &needs::pool_firms(db, &n).await?) {
         return Ok((n, true));
     }
     let providers = organization::Entity::find()

@@ -104,6 +104,12 @@ pub async fn pool_firms(db: &impl ConnectionTrait, need: &need::Model) -> ApiRes
     Ok(firms)
 }
 
+/// Whether members of the organizations `own` are in a need's pool (see [`pool_firms`]): the pool
+/// sees the need's matches, its participations and every offer on it. The one place of this rule.
+pub fn in_pool(own: &[Uuid], pool: &[Uuid]) -> bool {
+    pool.iter().any(|firm| own.contains(firm))
+}
+
 pub fn is_public(need: &need::Model) -> bool {
     need.visibility == NeedVisibility::Public && need.status == NeedStatus::Open
 }

@@ -175,7 +175,7 @@ async fn lock(
         offer::Entity::find_by_id(offer_id).one(txn).await?.ok_or_else(|| ApiError::not_found("offer"))?;
     let own = access::organizations_of(txn, caller).await?;
     let pool = needs::pool_firms(txn, &need).await?;
-    if !own.contains(&current.provider_id) && !pool.iter().any(|f| own.contains(f)) {
+    if !visible_to(&current, &own, &pool) {
         return Err(ApiError::not_found("offer"));
     }
     Ok((current, need, own))
@@ -330,7 +330,7 @@ pub async fn visible(state: &AppState, caller: Uuid, id: Uuid) -> ApiResult<offe
     let need =
         need::Entity::find_by_id(found.need_id).one(db).await?.ok_or_else(|| ApiError::not_found("offer"))?;
     let pool = needs::pool_firms(db, &need).await?;
-    if pool.iter().any(|f| own.contains(f)) { Ok(found) } else { Err(ApiError::not_found("offer")) }
+    if needs::in_pool(&own, &pool) { Ok(found) } else { Err(ApiError::not_found("offer")) }
 }
 
 /// The offers on these needs, oldest first; callers filter with [`visible_to`].
@@ -346,7 +346,7 @@ pub async fn of_needs(state: &AppState, need_ids: &[Uuid]) -> ApiResult<Vec<offe
 /// Whether members of `own` may see `offer` on a need whose pool is `pool`: the pooled firms see
 /// every offer, a provider its own.
 pub fn visible_to(offer: &offer::Model, own: &[Uuid], pool: &[Uuid]) -> bool {
-    own.contains(&offer.provider_id) || pool.iter().any(|f| own.contains(f))
+    own.contains(&offer.provider_id) || needs::in_pool(own, pool)
 }
 
 /// A provider's offers, newest first, one page after `after`.

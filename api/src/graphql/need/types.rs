@@ -12,7 +12,7 @@ use crate::graphql::offer::types::{NeedParticipation, Offer};
 use crate::graphql::organization::loaders::OrganizationLoader;
 use crate::graphql::organization::types::{Bundesland, GeoPoint, GeoPointInput, LIST_COST, Organization};
 use crate::graphql::skill::types::Skill;
-use crate::service::needs::{NeedFields, NeedLocation as ServiceLocation};
+use crate::service::needs::{self, NeedFields, NeedLocation as ServiceLocation};
 use crate::service::pooling::PoolChange;
 use crate::service::{json_list, offers};
 
@@ -198,8 +198,8 @@ impl QualificationNeed {
     async fn participations(&self, ctx: &Context<'_>) -> Result<Vec<NeedParticipation>> {
         let pool = self.pool(ctx).await?;
         let own = self.caller_organizations(ctx).await?;
-        let in_pool = own.contains(&self.model.firm_id) || pool.iter().any(|p| own.contains(&p.firm_id));
-        Ok(if in_pool { pool.into_iter().map(Into::into).collect() } else { Vec::new() })
+        let firms = pool_firms(&self.model, &pool);
+        Ok(if needs::in_pool(&own, &firms) { pool.into_iter().map(Into::into).collect() } else { Vec::new() })
     }
 
     /// Offers on the need: all of them for the firms of its pool, its own for a provider.
@@ -211,8 +211,7 @@ impl QualificationNeed {
             .map_err(ApiError::from)?
             .unwrap_or_default();
         let own = self.caller_organizations(ctx).await?;
-        let mut pool: Vec<uuid::Uuid> = self.pool(ctx).await?.iter().map(|p| p.firm_id).collect();
-        pool.push(self.model.firm_id);
+        let pool = pool_firms(&self.model, &self.pool(ctx).await?);
         Ok(offers.into_iter().filter(|o| offers::visible_to(o, &own, &pool)).map(Into::into).collect())
     }
 
@@ -322,4 +321,9 @@ pub struct NeedFilter {
     /// At most 20 values.
     #[graphql(default)]
     pub bundeslaender: Vec<Bundesland>,
+}
+
+/// The need's firm and the firms that joined it (as [`needs::pool_firms`] reads them).
+fn pool_firms(need: &need::Model, joined: &[entity::need_participation::Model]) -> Vec<uuid::Uuid> {
+    std::iter::once(need.firm_id).chain(joined.iter().map(|p| p.firm_id)).collect()
 }

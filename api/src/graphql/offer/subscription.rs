@@ -72,6 +72,6 @@ async fn offer_access(
     let need = needs::visible(state, caller, need_id).await?;
     let own = access::organizations_of(db, caller).await?;
     let pool = needs::pool_firms(db, &need).await?;
-    let sees_all = pool.iter().any(|f| own.contains(f));
+    let sees_all = needs::in_pool(&own, &pool);
     Ok((own, sees_all))
 }
