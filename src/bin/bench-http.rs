@@ -13,6 +13,8 @@
 mod catalogue;
 #[path = "shared/process.rs"]
 mod process;
+#[path = "shared/wrk.rs"]
+mod wrk;
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -62,14 +64,6 @@ struct Scenario {
     token: Option<String>,
 }
 
-struct Measured {
-    requests_per_sec: f64,
-    p50_ms: f64,
-    p99_ms: f64,
-    failed: u64,
-    requests: u64,
-}
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
@@ -78,12 +72,7 @@ async fn main() -> anyhow::Result<()> {
         api::telemetry::init(settings.log_format);
         return Ok(api::startup::Application::build(settings).await?.run_until_stopped().await?);
     }
-    Command::new("wrk")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .context("wrk is needed for the load (apt-get install wrk)")?;
+    wrk::ensure_installed()?;
 
     let temporary = tempfile::tempdir()?;
     let dir = args.data.clone().unwrap_or_else(|| temporary.path().to_path_buf());
@@ -236,11 +225,12 @@ async fn measure(
     for scenario in &scenarios {
         check_once(&client, &base, scenario).await?;
         let script = dir.join(format!("scenario-{}.lua", results.len()));
-        std::fs::write(&script, lua(scenario))?;
+        std::fs::write(&script, wrk::script(&scenario.bodies, scenario.token.as_deref()))?;
         let url = format!("{base}{}", scenario.path);
-        wrk(args, &url, &script, 2)?;
+        let load = wrk::Load { threads: args.threads, connections: args.connections };
+        wrk::run(&load, &url, &script, 2)?;
         let cpu_before = cpu_ns(server.id())?;
-        let measured = wrk(args, &url, &script, args.seconds)?;
+        let measured = wrk::run(&load, &url, &script, args.seconds)?;
         // The server's CPU time per request (all its threads), in µs.
         let cpu_us =
             cpu_ns(server.id())?.saturating_sub(cpu_before) as f64 / 1000.0 / measured.requests.max(1) as f64;
@@ -301,118 +291,4 @@ async fn check_once(client: &reqwest::Client, base: &str, scenario: &Scenario) -
         bail!("{}: {status} {body}", scenario.name);
     }
     Ok(())
-}
-
-/// A wrk script sending the scenario's bodies in turn.
-fn lua(scenario: &Scenario) -> String {
-    let mut script = String::new();
-    if let Some(token) = &scenario.token {
-        script.push_str(&format!("wrk.headers[\"Authorization\"] = \"Bearer {token}\"\n"));
-    }
-    if scenario.bodies.is_empty() {
-        return script;
-    }
-    script.push_str("wrk.method = \"POST\"\nwrk.headers[\"Content-Type\"] = \"application/json\"\n");
-    script.push_str("local bodies = {\n");
-    for body in &scenario.bodies {
-        script.push_str(&format!("  [==[{body}]==],\n"));
-    }
-    script.push_str(
-        "}\nlocal i = 0\nrequest = function()\n  i = i % #bodies + 1\n  return wrk.format(nil, nil, nil, bodies[i])\nend\n",
-    );
-    script
-}
-
-fn wrk(args: &Args, url: &str, script: &Path, seconds: u64) -> anyhow::Result<Measured> {
-    let output = Command::new("wrk")
-        .arg(format!("-t{}", args.threads))
-        .arg(format!("-c{}", args.connections))
-        .arg(format!("-d{seconds}s"))
-        .arg("--latency")
-        .arg("--timeout")
-        .arg("10s")
-        .arg("-s")
-        .arg(script)
-        .arg(url)
-        .output()
-        .context("running wrk")?;
-    let text = String::from_utf8_lossy(&output.stdout);
-    if !output.status.success() {
-        bail!("wrk failed: {text}{}", String::from_utf8_lossy(&output.stderr));
-    }
-    parse_wrk(&text).with_context(|| format!("reading wrk's output:\n{text}"))
-}
-
-fn parse_wrk(text: &str) -> anyhow::Result<Measured> {
-    let mut requests_per_sec = None;
-    let (mut p50, mut p99) = (None, None);
-    let mut failed = 0;
-    let mut requests = None;
-    for line in text.lines() {
-        let words: Vec<&str> = line.split_whitespace().collect();
-        match words.as_slice() {
-            ["Requests/sec:", value] => requests_per_sec = value.parse().ok(),
-            [n, "requests", "in", ..] => requests = n.parse().ok(),
-            ["50%", value] => p50 = millis(value),
-            ["99%", value] => p99 = millis(value),
-            ["Non-2xx", "or", "3xx", "responses:", n] => failed += n.parse::<u64>().unwrap_or(0),
-            ["Socket", "errors:", rest @ ..] => {
-                failed += rest.iter().filter_map(|w| w.trim_end_matches(',').parse::<u64>().ok()).sum::<u64>()
-            }
-            _ => {}
-        }
-    }
-    Ok(Measured {
-        requests_per_sec: requests_per_sec.context("no Requests/sec")?,
-        p50_ms: p50.context("no 50% latency")?,
-        p99_ms: p99.context("no 99% latency")?,
-        failed,
-        requests: requests.context("no request count")?,
-    })
-}
-
-/// wrk's latency (`812.00us`, `1.23ms`, `2.01s`) in milliseconds.
-fn millis(value: &str) -> Option<f64> {
-    let split = value.find(|c: char| c.is_ascii_alphabetic())?;
-    let (number, unit) = value.split_at(split);
-    let number: f64 = number.parse().ok()?;
-    match unit {
-        "us" => Some(number / 1000.0),
-        "ms" => Some(number),
-        "s" => Some(number * 1000.0),
-        "m" => Some(number * 60_000.0),
-        _ => None,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reads_wrk_output() {
-        let text = "Running 10s test @ http://127.0.0.1:1/graphql
-  1 threads and 32 connections
-  Thread Stats   Avg      Stdev     Max   +/- Stdev
-    Latency     1.71ms    1.02ms  21.45ms   80.12%
-    Req/Sec    17.11k     1.20k   19.01k    71.00%
-  Latency Distribution
-     50%    1.71ms
-     75%    2.10ms
-     90%    2.90ms
-     99%    6.84ms
-  170310 requests in 10.00s, 44.35MB read
-  Non-2xx or 3xx responses: 3
-Requests/sec:  17031.00
-Transfer/sec:      4.43MB
-";
-        let measured = parse_wrk(text).expect("a complete wrk output");
-        assert_eq!(measured.requests, 170_310);
-        assert_eq!(measured.failed, 3);
-        assert!((measured.requests_per_sec - 17_031.0).abs() < 1e-9);
-        assert!((measured.p50_ms - 1.71).abs() < 1e-9 && (measured.p99_ms - 6.84).abs() < 1e-9);
-        assert!((millis("812.00us").expect("µs") - 0.812).abs() < 1e-9);
-        assert!((millis("2.01s").expect("s") - 2010.0).abs() < 1e-9);
-        assert_eq!(millis("3 parsecs"), None);
-    }
 }
