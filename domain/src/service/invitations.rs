@@ -16,7 +16,7 @@ use uuid::Uuid;
 use crate::context::AppState;
 use crate::db;
 use crate::error::{ApiError, ApiResult};
-use crate::events::{DomainEvent, EventBus, OrganizationEventKind};
+use crate::events::{DomainEvent, OrganizationEventKind};
 use crate::service::organizations::{bump_version, insert_membership, lock_organization, require_role};
 use crate::service::validate;
 
@@ -111,13 +111,9 @@ pub async fn revoke(state: &AppState, caller: Uuid, id: Uuid) -> ApiResult<invit
 /// Accepts an invitation to the caller's email: the caller becomes a member with its role.
 /// Someone else's invitation is `NOT_FOUND`; a declined, revoked, accepted or expired one a
 /// `CONFLICT`.
-pub async fn accept(
-    state: &AppState,
-    events: &EventBus,
-    caller: Uuid,
-    id: Uuid,
-) -> ApiResult<membership::Model> {
+pub async fn accept(state: &AppState, caller: Uuid, id: Uuid) -> ApiResult<membership::Model> {
     let db = &state.db;
+    let events = &state.events;
     let txn = db::begin_write(db).await?;
     let found = addressed_to(&txn, caller, id).await?;
     // Membership changes lock the organization; the invitation is read again under the lock, so of

@@ -13,7 +13,7 @@ use uuid::Uuid;
 use crate::context::AppState;
 use crate::db;
 use crate::error::{ApiError, ApiResult};
-use crate::events::{DomainEvent, EventBus, OrganizationEventKind};
+use crate::events::{DomainEvent, OrganizationEventKind};
 use crate::search::outbox;
 use crate::service::{accounts, validate};
 
@@ -181,13 +181,9 @@ fn validate_kind_specific(
 }
 
 /// Creates the organization and makes `owner` its OWNER, in one transaction.
-pub async fn create(
-    state: &AppState,
-    events: &EventBus,
-    owner: Uuid,
-    input: NewOrganization,
-) -> ApiResult<organization::Model> {
+pub async fn create(state: &AppState, owner: Uuid, input: NewOrganization) -> ApiResult<organization::Model> {
     let db = &state.db;
+    let events = &state.events;
     let name = validate::text("input.name", &input.name, 2, 200)?;
     let description = validate::optional_text("input.description", input.description.as_deref(), 10_000)?;
     let website = validate::website("input.website", input.website.as_deref())?;
@@ -331,13 +327,13 @@ pub(crate) async fn lock_organization(txn: &DatabaseTransaction, id: Uuid) -> Ap
 /// nothing is written.
 pub async fn update(
     state: &AppState,
-    events: &EventBus,
     caller: Uuid,
     id: Uuid,
     expected_version: i32,
     patch: OrganizationPatch,
 ) -> ApiResult<organization::Model> {
     let db = &state.db;
+    let events = &state.events;
     let txn = db::begin_write(db).await?;
     let current = lock_organization(&txn, id).await?;
     require_role(&txn, id, caller, MembershipRole::Admin).await?;
@@ -432,12 +428,12 @@ pub async fn set_verified(
 /// ADMIN may not remove an OWNER; the last OWNER stays.
 pub async fn remove_member(
     state: &AppState,
-    events: &EventBus,
     caller: Uuid,
     organization_id: Uuid,
     user_id: Uuid,
 ) -> ApiResult<membership::Model> {
     let db = &state.db;
+    let events = &state.events;
     let txn = db::begin_write(db).await?;
     lock_organization(&txn, organization_id).await?;
     let caller_role = require_role(&txn, organization_id, caller, MembershipRole::Member).await?;
@@ -469,13 +465,13 @@ pub async fn remove_member(
 /// OWNER role; the last OWNER cannot be demoted.
 pub async fn change_role(
     state: &AppState,
-    events: &EventBus,
     caller: Uuid,
     organization_id: Uuid,
     user_id: Uuid,
     role: MembershipRole,
 ) -> ApiResult<membership::Model> {
     let db = &state.db;
+    let events = &state.events;
     let txn = db::begin_write(db).await?;
     lock_organization(&txn, organization_id).await?;
     let caller_role = require_role(&txn, organization_id, caller, MembershipRole::Admin).await?;

@@ -31,7 +31,7 @@ impl OrganizationMutation {
             employee_count: input.employee_count,
             azav_certified: input.azav_certified,
         };
-        Ok(organizations::create(state, &state.events, caller, new).await?.into())
+        Ok(organizations::create(state, caller, new).await?.into())
     }
 
     /// Edits an organization (OWNER or ADMIN). `expectedVersion` is the `version` you read; when the
@@ -56,7 +56,7 @@ impl OrganizationMutation {
             azav_certified: input.azav_certified,
         };
         let id = parse_id("id", &id)?;
-        Ok(organizations::update(state, &state.events, caller, id, expected_version, patch).await?.into())
+        Ok(organizations::update(state, caller, id, expected_version, patch).await?.into())
     }
 
     /// Invites an email address into the organization with a role (OWNER or ADMIN; only an OWNER
@@ -94,7 +94,7 @@ impl OrganizationMutation {
         let caller = require_person(ctx)?;
         let state = context::state(ctx)?;
         let id = parse_id("id", &id)?;
-        Ok(invitations::accept(state, &state.events, caller, id).await?.into())
+        Ok(invitations::accept(state, caller, id).await?.into())
     }
 
     /// Declines an invitation to your email. Another person's invitation is `NOT_FOUND`; one that is
@@ -113,7 +113,7 @@ impl OrganizationMutation {
         let state = context::state(ctx)?;
         let org = parse_id("organizationId", &organization_id)?;
         let user = parse_id("userId", &user_id)?;
-        Ok(organizations::remove_member(state, &state.events, caller, org, user).await?.into())
+        Ok(organizations::remove_member(state, caller, org, user).await?.into())
     }
 
     /// Changes a member's role (OWNER or ADMIN; only an OWNER grants or takes OWNER). The last OWNER
@@ -129,7 +129,7 @@ impl OrganizationMutation {
         let state = context::state(ctx)?;
         let org = parse_id("organizationId", &organization_id)?;
         let user = parse_id("userId", &user_id)?;
-        Ok(organizations::change_role(state, &state.events, caller, org, user, role.into()).await?.into())
+        Ok(organizations::change_role(state, caller, org, user, role.into()).await?.into())
     }
 
     /// Marks an organization as verified or not. Platform admins only.
