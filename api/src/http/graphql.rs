@@ -131,22 +131,7 @@ pub(crate) async fn graphql_post(
             requests.into_iter().map(|r| prepare(r, &state, &identity, &request_id, &req)).collect(),
         ),
     };
-    let response = match AssertUnwindSafe(schema.execute_batch(batch)).catch_unwind().await {
-        Ok(response) => response,
-        Err(_) => {
-            tracing::error!(request_id = %request_id, "a resolver panicked");
-            return error_response(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                Code::InternalServerError,
-                "internal server error",
-                None,
-                &request_id,
-            );
-        }
-    };
-    let response = finish_batch(response, &request_id);
-    observe(&state, &operations, started, &response);
-    graphql_response(response)
+    answer(schema.execute_batch(batch), &state, &operations, started, &request_id).await
 }
 
 pub(crate) async fn graphql_get(
@@ -193,21 +178,31 @@ pub(crate) async fn graphql_get(
     }
     let operations = vec![operation_name(&request)];
     let started = std::time::Instant::now();
-    let response = match AssertUnwindSafe(schema.execute(request)).catch_unwind().await {
-        Ok(response) => response,
-        Err(_) => {
-            tracing::error!(request_id = %request_id, "a resolver panicked");
-            return error_response(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                Code::InternalServerError,
-                "internal server error",
-                None,
-                &request_id,
-            );
-        }
+    let execution = schema.execute(request).map(BatchResponse::Single);
+    answer(execution, &state, &operations, started, &request_id).await
+}
+
+/// Runs the operations and answers: a panicking resolver is a coded 500, every error gets its code
+/// and the request id, the metrics record each operation.
+async fn answer(
+    execution: impl std::future::Future<Output = BatchResponse>,
+    state: &AppState,
+    operations: &[Option<String>],
+    started: std::time::Instant,
+    request_id: &RequestId,
+) -> HttpResponse {
+    let Ok(response) = AssertUnwindSafe(execution).catch_unwind().await else {
+        tracing::error!(request_id = %request_id, "a resolver panicked");
+        return error_response(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Code::InternalServerError,
+            "internal server error",
+            None,
+            request_id,
+        );
     };
-    let response = finish_batch(BatchResponse::Single(response), &request_id);
-    observe(&state, &operations, started, &response);
+    let response = finish_batch(response, request_id);
+    observe(state, operations, started, &response);
     graphql_response(response)
 }
 
