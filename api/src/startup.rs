@@ -32,6 +32,7 @@ use crate::events::EventBus;
 use crate::graphql::context::{ClientAddress, RequestId as GraphqlRequestId};
 use crate::graphql::limits::ReadOnlyCaller;
 use crate::graphql::{AppSchema, AppState, LoaderCache, SchemaOptions, attach_request_data, build_schema};
+use crate::jobs::{Registry, Runner, RunnerOptions};
 use crate::ratelimit::Principal;
 use crate::search::Backend;
 use crate::search::worker::{IndexingStats, Worker};
@@ -101,13 +102,13 @@ impl Application {
             workers.push(tokio::spawn(worker.run(shutdown.stop_signal())));
         }
         let events = EventBus::for_database(&db);
-        let alerts_wake = Arc::new(Notify::new());
+        let jobs_wake = Arc::new(Notify::new());
         if settings.alerts.worker {
             let dispatcher = Dispatcher {
                 db: db.clone(),
                 search: search.clone(),
                 events: events.clone(),
-                wake: alerts_wake.clone(),
+                wake: jobs_wake.clone(),
             };
             workers.push(tokio::spawn(dispatcher.run(shutdown.stop_signal())));
             let mut alert_settings = settings.alerts.clone();
@@ -117,6 +118,7 @@ impl Application {
             workers.push(tokio::spawn(sender.run(shutdown.stop_signal())));
         }
         let reads = Reads::new(db.clone(), settings.database_url().expose_secret());
+        let registry = job_registry(&settings);
         let state = AppState {
             db,
             reads,
@@ -125,10 +127,14 @@ impl Application {
             settings: Arc::new(settings),
             search,
             indexing,
-            alerts_wake,
+            jobs_wake,
             indexing_wake,
             metrics,
         };
+        if state.settings.jobs.worker && !registry.is_empty() {
+            let runner = Runner::new(state.clone(), registry, RunnerOptions::from(&state.settings.jobs));
+            workers.push(tokio::spawn(runner.run(shutdown.stop_signal())));
+        }
         let schema = build_schema(state.clone(), options);
         let connections = web::Data::new(crate::ws::Connections::new(&state.settings.websocket));
         let metrics_state = state.clone();
@@ -233,6 +239,12 @@ impl Application {
         tracing::info!("stopped");
         result
     }
+}
+
+/// The job kinds this instance runs (see [`crate::jobs`]); a kind whose worker is turned off here is
+/// left to the other instances.
+fn job_registry(_settings: &Settings) -> Registry {
+    Registry::default()
 }
 
 /// `GET /metrics` alone, for the monitoring network; it follows the public server's signals.
@@ -825,8 +837,19 @@ async fn metrics_page(state: web::Data<AppState>) -> HttpResponse {
             .last_time_to_search_ms
             .load(std::sync::atomic::Ordering::Relaxed),
         local_read_fallbacks: state.reads.fallbacks(),
+        jobs_by_state: jobs_by_state(&state).await,
     };
     HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(state.metrics.render(gauges))
+}
+
+/// Jobs by state for the gauges; `None` (no gauge) when the database does not answer.
+async fn jobs_by_state(state: &AppState) -> Option<[u64; 4]> {
+    let counts = crate::jobs::counts_by_state(&state.db).await.ok()?;
+    let mut out = [0; 4];
+    for (slot, (_, count)) in out.iter_mut().zip(counts) {
+        *slot = count;
+    }
+    Some(out)
 }
 
 /// The benchmark's ceiling: what `{ course(id) { title } }` answers, without GraphQL or a database.
