@@ -21,8 +21,6 @@ use serde_json::json;
 use tokio::sync::Notify;
 use tracing_actix_web::{RequestId, TracingLogger};
 
-use crate::alerts::dispatcher::Dispatcher;
-use crate::alerts::webhooks;
 use crate::auth::{AuthUser, Caller, JwtKeys};
 use crate::config::Settings;
 use crate::db;
@@ -103,20 +101,6 @@ impl Application {
         }
         let events = EventBus::for_database(&db);
         let jobs_wake = Arc::new(Notify::new());
-        if settings.alerts.worker {
-            let dispatcher = Dispatcher {
-                db: db.clone(),
-                search: search.clone(),
-                events: events.clone(),
-                wake: jobs_wake.clone(),
-            };
-            workers.push(tokio::spawn(dispatcher.run(shutdown.stop_signal())));
-            let mut alert_settings = settings.alerts.clone();
-            alert_settings.webhook_allow_loopback_http = settings.allows_loopback_webhooks();
-            let sender = webhooks::Sender::new(db.clone(), alert_settings, metrics.clone())
-                .map_err(|e| anyhow::anyhow!("building the webhook client: {}", e.message()))?;
-            workers.push(tokio::spawn(sender.run(shutdown.stop_signal())));
-        }
         let reads = Reads::new(db.clone(), settings.database_url().expose_secret());
         let registry = job_registry(&settings);
         let state = AppState {
@@ -243,8 +227,12 @@ impl Application {
 
 /// The job kinds this instance runs (see [`crate::jobs`]); a kind whose worker is turned off here is
 /// left to the other instances.
-fn job_registry(_settings: &Settings) -> Registry {
-    Registry::default()
+fn job_registry(settings: &Settings) -> Registry {
+    let mut registry = Registry::default();
+    if settings.alerts.worker {
+        crate::alerts::register_jobs(&mut registry);
+    }
+    registry
 }
 
 /// `GET /metrics` alone, for the monitoring network; it follows the public server's signals.

@@ -4,7 +4,6 @@ pub mod api_key;
 pub mod background_job;
 pub mod course;
 pub mod course_skill;
-pub mod event_outbox;
 pub mod invitation;
 pub mod login_throttle;
 pub mod membership;
