@@ -334,3 +334,90 @@ async fn a_removed_member_stops_receiving_leads() {
     let message = ended.expect("an answer after the removal");
     assert_eq!(message["type"], "complete", "{message}");
 }
+
+const DEAD_JOBS: &str = "{ deadJobs(first: 10) { totalCount edges { node { id kind state attempts maxAttempts lastError finishedAt } } } }";
+
+/// A delivery that never gets through ends as a FAILED delivery and a DEAD job with its last error;
+/// platform admins see it and can queue it again, others cannot; `/metrics` counts both.
+#[tokio::test]
+async fn a_webhook_that_never_gets_through_is_a_dead_letter_for_platform_admins() {
+    let app = spawn_app_with(|s| {
+        s.alerts.webhook_retry_base_ms = 10;
+        s.alerts.webhook_max_attempts = 2;
+    })
+    .await;
+    // Nothing listens there: every attempt fails to connect.
+    let closed = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("http://127.0.0.1:{}/hooks", closed.local_addr().expect("addr").port());
+    drop(closed);
+    let (hr, firm) = firm_at(&app, "personal@optik.de", "Optik Jena GmbH", JENA).await;
+    let endpoint =
+        json!({ "input": { "organizationId": firm, "url": url, "eventTypes": ["OFFER_SUBMITTED"] } });
+    app.gql_ok(Some(&hr.access_token), CREATE_ENDPOINT, endpoint).await;
+    let (need, _) = open_need(&app, &hr, &firm, 3).await;
+    let (trainer, provider_id, offering) = provider_with_offering(&app, "kurse@bz.de", "BZ Jena").await;
+    submit(&app, &trainer, &need, &provider_id, &offering).await;
+
+    let delivery = eventually(Duration::from_secs(20), "the delivery to fail", || async {
+        let data = app.gql_ok(Some(&hr.access_token), DELIVERIES, json!({ "o": firm })).await;
+        let node = data["webhookDeliveries"]["edges"][0]["node"].clone();
+        (node["status"] == "FAILED").then_some(node)
+    })
+    .await;
+    assert_eq!(delivery["attempts"], 2);
+
+    crate::helpers::assert_error(
+        &app.gql(Some(&hr.access_token), DEAD_JOBS, json!({})).await,
+        "FORBIDDEN",
+        None,
+    );
+    let operator = app.register("betrieb@bildungsmarkt.de").await;
+    api::service::accounts::create_admin(&app.db().await, &operator.email, None, None).await.expect("admin");
+    let dead = eventually(Duration::from_secs(20), "the dead job to be listed", || async {
+        let data = app.gql_ok(Some(&operator.access_token), DEAD_JOBS, json!({})).await;
+        (data["deadJobs"]["totalCount"] == 1).then(|| data["deadJobs"]["edges"][0]["node"].clone())
+    })
+    .await;
+    assert_eq!(dead["kind"], "webhook.deliver");
+    assert_eq!(dead["state"], "DEAD");
+    assert_eq!((dead["attempts"].as_i64(), dead["maxAttempts"].as_i64()), (Some(2), Some(2)));
+    assert_eq!(dead["lastError"], "gave up after 2 attempts: could not connect");
+    assert!(dead["finishedAt"].is_string());
+
+    let metrics = app
+        .client
+        .get(format!("http://127.0.0.1:{}/metrics", app.metrics_port.expect("metrics")))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    assert!(metrics.contains("bildungsmarkt_jobs{state=\"DEAD\"} 1"), "{metrics}");
+    assert!(
+        metrics.contains("bildungsmarkt_job_runs_total{kind=\"webhook.deliver\",outcome=\"dead\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("bildungsmarkt_job_runs_total{kind=\"alert.dispatch\",outcome=\"done\"}"),
+        "{metrics}"
+    );
+
+    let retry = "mutation($id: ID!) { retryJob(id: $id) }";
+    let id = json!({ "id": dead["id"] });
+    crate::helpers::assert_error(
+        &app.gql(Some(&hr.access_token), retry, id.clone()).await,
+        "FORBIDDEN",
+        None,
+    );
+    let retried = app.gql_ok(Some(&operator.access_token), retry, id.clone()).await;
+    assert_eq!(retried["retryJob"], dead["id"]);
+    // The delivery had given up, so the retried job finds nothing to send and is done.
+    eventually(Duration::from_secs(20), "the retried job to leave the dead letters", || async {
+        let data = app.gql_ok(Some(&operator.access_token), DEAD_JOBS, json!({})).await;
+        (data["deadJobs"]["totalCount"] == 0).then_some(())
+    })
+    .await;
+    let again = app.gql(Some(&operator.access_token), retry, id).await;
+    crate::helpers::assert_error(&again, "NOT_FOUND", None);
+}

@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod api_key;
+pub mod background_job;
 pub mod catalog;
 pub mod context;
 pub mod errors;
@@ -41,6 +42,7 @@ pub struct CollaborationQuery(
     offer::OfferQuery,
     webhook::WebhookQuery,
     api_key::ApiKeyQuery,
+    background_job::BackgroundJobQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -53,6 +55,7 @@ pub struct MutationRoot(
     offer::OfferMutation,
     webhook::WebhookMutation,
     api_key::ApiKeyMutation,
+    background_job::BackgroundJobMutation,
 );
 
 #[derive(MergedSubscription, Default)]
