@@ -15,7 +15,7 @@ use anyhow::Context;
 use async_graphql::parser::types::{DocumentOperations, OperationType};
 use async_graphql::{BatchRequest, BatchResponse, Data, Request, Response};
 use futures_util::{FutureExt, StreamExt};
-use sea_orm::DatabaseConnection;
+use sea_orm::{DatabaseConnection, DbBackend};
 use secrecy::ExposeSecret;
 use serde_json::json;
 use tokio::sync::Notify;
@@ -66,15 +66,33 @@ impl Application {
         .await?;
         db::migrate(&db).await?;
         crate::seed::skills::ensure(&db).await?;
+        let worker_db = if db.get_database_backend() == DbBackend::Postgres {
+            db::connect(
+                &settings.database_url(),
+                &settings.database_url_redacted(),
+                settings.db_acquire_timeout(),
+            )
+            .await?
+        } else {
+            db.clone()
+        };
         let listener =
             TcpListener::bind(settings.bind).with_context(|| format!("binding {}", settings.bind))?;
-        Self::with_listener(settings, db, search, listener)
+        Self::with_listener(settings, db, worker_db, search, listener)
     }
 
-    /// Serves on `listener`; starts the search indexing worker on the current runtime.
+    /// Serves on `listener`; starts the background workers on the current runtime.
+    ///
+    /// On PostgreSQL the workers use `worker_db`, a pool of their own opened on this runtime: a
+    /// pooled connection's socket belongs to the runtime that opened it, and the HTTP server's
+    /// worker threads — whose runtimes stop with the server — open many of the request pool's.
+    /// Workers that finish their jobs after the server stopped would otherwise fail with "A Tokio
+    /// 1.x context was found, but it is being shutdown". SQLite connections are threads of their
+    /// own; there `worker_db` is the request pool.
     pub fn with_listener(
         settings: Settings,
         db: DatabaseConnection,
+        worker_db: DatabaseConnection,
         search: Backend,
         listener: TcpListener,
     ) -> anyhow::Result<Self> {
@@ -96,10 +114,11 @@ impl Application {
         let mut workers = Vec::new();
         let indexing_wake = Arc::new(Notify::new());
         if settings.search.worker {
-            let worker = Worker::new(db.clone(), search.clone(), indexing.clone(), indexing_wake.clone());
+            let worker =
+                Worker::new(worker_db.clone(), search.clone(), indexing.clone(), indexing_wake.clone());
             workers.push(tokio::spawn(worker.run(shutdown.stop_signal())));
         }
-        let events = EventBus::for_database(&db);
+        let events = EventBus::for_database(&worker_db);
         let jobs_wake = Arc::new(Notify::new());
         let reads = Reads::new(db.clone(), settings.database_url().expose_secret());
         let registry = job_registry(&settings);
@@ -116,7 +135,13 @@ impl Application {
             metrics,
         };
         if state.settings.jobs.worker && !registry.is_empty() {
-            let runner = Runner::new(state.clone(), registry, RunnerOptions::from(&state.settings.jobs));
+            let worker_state = match worker_db.get_database_backend() {
+                DbBackend::Postgres => {
+                    AppState { reads: Reads::pool(worker_db.clone()), db: worker_db, ..state.clone() }
+                }
+                _ => state.clone(),
+            };
+            let runner = Runner::new(worker_state, registry, RunnerOptions::from(&state.settings.jobs));
             workers.push(tokio::spawn(runner.run(shutdown.stop_signal())));
         }
         let schema = build_schema(state.clone(), options);
@@ -199,6 +224,12 @@ impl Application {
         self.port
     }
 
+    /// Stops the server as SIGTERM would (for tests and embedding): `run_until_stopped` then stops
+    /// the workers and returns.
+    pub fn stop_handle(&self) -> StopHandle {
+        StopHandle(self.server.handle())
+    }
+
     /// The port of the metrics listener, when metrics are served.
     pub fn metrics_port(&self) -> Option<u16> {
         self.metrics.as_ref().map(|(port, _)| *port)
@@ -222,6 +253,18 @@ impl Application {
         }
         tracing::info!("stopped");
         result
+    }
+}
+
+/// Stops an [`Application`] gracefully.
+#[derive(Clone)]
+pub struct StopHandle(actix_web::dev::ServerHandle);
+
+impl StopHandle {
+    /// Stops taking requests and finishes those in flight; returns once the server has stopped
+    /// (the workers stop after it, in `run_until_stopped`).
+    pub async fn stop(&self) {
+        self.0.stop(true).await;
     }
 }
 

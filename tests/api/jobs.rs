@@ -334,3 +334,57 @@ async fn two_runners_on_one_database_never_run_a_job_twice() {
     a.await.expect("runner a");
     b.await.expect("runner b");
 }
+
+/// An upgrade keeps the alert events that were still pending in the old outbox: they become
+/// `alert.dispatch` jobs with the same payload, and the outbox table goes.
+#[tokio::test]
+async fn the_upgrade_moves_pending_outbox_events_onto_jobs() {
+    use migration::{Migrator, MigratorTrait};
+    use sea_orm::sea_query::{Alias, Query};
+    use sea_orm::{ConnectionTrait, Database};
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let postgres = match std::env::var("TEST_DATABASE_URL") {
+        Ok(base) if !base.trim().is_empty() => Some(crate::helpers::PostgresDatabase::create(&base).await),
+        _ => None,
+    };
+    let url = match &postgres {
+        Some(pg) => pg.url.clone(),
+        None => format!("sqlite://{}?mode=rwc", dir.path().join("upgrade.db").display()),
+    };
+    let db = Database::connect(&url).await.expect("connect");
+    // The schema as it was before the job system.
+    Migrator::up(&db, Some(7)).await.expect("old migrations");
+    let need_id = Uuid::now_v7();
+    let pending = format!(r#"{{"kind":"NEED_OPENED","need_id":"{need_id}"}}"#);
+    let now = chrono::Utc::now();
+    for processed in [None, Some(now)] {
+        let insert = Query::insert()
+            .into_table(Alias::new("event_outbox"))
+            .columns(
+                ["kind", "payload", "created_at", "available_at", "attempts", "processed_at"].map(Alias::new),
+            )
+            .values_panic([
+                "NEED_OPENED".into(),
+                pending.clone().into(),
+                now.into(),
+                now.into(),
+                2.into(),
+                processed.into(),
+            ])
+            .to_owned();
+        db.execute(&insert).await.expect("old outbox row");
+    }
+
+    Migrator::up(&db, None).await.expect("upgrade");
+    let moved = rows(&db, "alert.dispatch").await;
+    assert_eq!(moved.len(), 1, "the pending event moved, the processed one did not");
+    assert_eq!(moved[0].state, JobState::Pending);
+    assert_eq!(moved[0].attempts, 2, "its attempts so far are kept");
+    let dispatch: api::alerts::dispatcher::Dispatch =
+        serde_json::from_str(&moved[0].payload).expect("a dispatch job");
+    assert_eq!(dispatch.event, api::alerts::AlertEvent::NeedOpened { need_id });
+    let old = db.execute_unprepared("SELECT 1 FROM event_outbox").await;
+    assert!(old.is_err(), "the outbox table is gone");
+    db.close().await.expect("close");
+}
