@@ -13,14 +13,12 @@ use actix_web::middleware::{Condition, DefaultHeaders};
 use actix_web::{App, HttpMessage, HttpResponse, HttpServer, web};
 use anyhow::Context;
 use futures_util::FutureExt;
-use sea_orm::DatabaseConnection;
+use sea_orm::{DatabaseConnection, DbBackend};
 use secrecy::ExposeSecret;
 use serde_json::json;
 use tokio::sync::Notify;
 use tracing_actix_web::{RequestId, TracingLogger};
 
-use crate::alerts::dispatcher::Dispatcher;
-use crate::alerts::webhooks;
 use crate::auth::JwtKeys;
 use crate::config::Settings;
 use crate::db;
@@ -30,6 +28,7 @@ use crate::events::EventBus;
 use crate::graphql::{AppState, SchemaOptions, build_schema};
 use crate::http::errors::error_response;
 use crate::http::graphql::{graphql_get, graphql_post};
+use crate::jobs::{Registry, Runner, RunnerOptions};
 use crate::search::Backend;
 use crate::search::worker::{IndexingStats, Worker};
 use crate::shutdown::Shutdown;
@@ -62,15 +61,33 @@ impl Application {
         .await?;
         db::migrate(&db).await?;
         crate::seed::skills::ensure(&db).await?;
+        let worker_db = if db.get_database_backend() == DbBackend::Postgres {
+            db::connect(
+                &settings.database_url(),
+                &settings.database_url_redacted(),
+                settings.db_acquire_timeout(),
+            )
+            .await?
+        } else {
+            db.clone()
+        };
         let listener =
             TcpListener::bind(settings.bind).with_context(|| format!("binding {}", settings.bind))?;
-        Self::with_listener(settings, db, search, listener)
+        Self::with_listener(settings, db, worker_db, search, listener)
     }
 
-    /// Serves on `listener`; starts the search indexing worker on the current runtime.
+    /// Serves on `listener`; starts the background workers on the current runtime.
+    ///
+    /// On PostgreSQL the workers use `worker_db`, a pool of their own opened on this runtime: a
+    /// pooled connection's socket belongs to the runtime that opened it, and the HTTP server's
+    /// worker threads — whose runtimes stop with the server — open many of the request pool's.
+    /// Workers that finish their jobs after the server stopped would otherwise fail with "A Tokio
+    /// 1.x context was found, but it is being shutdown". SQLite connections are threads of their
+    /// own; there `worker_db` is the request pool.
     pub fn with_listener(
         settings: Settings,
         db: DatabaseConnection,
+        worker_db: DatabaseConnection,
         search: Backend,
         listener: TcpListener,
     ) -> anyhow::Result<Self> {
@@ -94,26 +111,14 @@ impl Application {
         let mut workers = Vec::new();
         let indexing_wake = Arc::new(Notify::new());
         if settings.search.worker {
-            let worker = Worker::new(db.clone(), search.clone(), indexing.clone(), indexing_wake.clone());
+            let worker =
+                Worker::new(worker_db.clone(), search.clone(), indexing.clone(), indexing_wake.clone());
             workers.push(tokio::spawn(worker.run(shutdown.stop_signal())));
         }
-        let events = EventBus::for_database(&db);
-        let alerts_wake = Arc::new(Notify::new());
-        if settings.alerts.worker {
-            let dispatcher = Dispatcher {
-                db: db.clone(),
-                search: search.clone(),
-                events: events.clone(),
-                wake: alerts_wake.clone(),
-            };
-            workers.push(tokio::spawn(dispatcher.run(shutdown.stop_signal())));
-            let mut alert_settings = settings.alerts.clone();
-            alert_settings.webhook_allow_loopback_http = settings.allows_loopback_webhooks();
-            let sender = webhooks::Sender::new(db.clone(), alert_settings, metrics.clone())
-                .map_err(|e| anyhow::anyhow!("building the webhook client: {}", e.message()))?;
-            workers.push(tokio::spawn(sender.run(shutdown.stop_signal())));
-        }
+        let events = EventBus::for_database(&worker_db);
+        let jobs_wake = Arc::new(Notify::new());
         let reads = Reads::new(db.clone(), settings.database_url().expose_secret());
+        let registry = job_registry(&settings);
         let state = AppState {
             db,
             reads,
@@ -122,10 +127,20 @@ impl Application {
             settings: Arc::new(settings),
             search,
             indexing,
-            alerts_wake,
+            jobs_wake,
             indexing_wake,
             metrics,
         };
+        if state.settings.jobs.worker && !registry.is_empty() {
+            let worker_state = match worker_db.get_database_backend() {
+                DbBackend::Postgres => {
+                    AppState { reads: Reads::pool(worker_db.clone()), db: worker_db, ..state.clone() }
+                }
+                _ => state.clone(),
+            };
+            let runner = Runner::new(worker_state, registry, RunnerOptions::from(&state.settings.jobs));
+            workers.push(tokio::spawn(runner.run(shutdown.stop_signal())));
+        }
         let schema = build_schema(state.clone(), options);
         let connections = web::Data::new(crate::ws::Connections::new(&state.settings.websocket));
         let metrics_state = state.clone();
@@ -206,6 +221,12 @@ impl Application {
         self.port
     }
 
+    /// Stops the server as SIGTERM would (for tests and embedding): `run_until_stopped` then stops
+    /// the workers and returns.
+    pub fn stop_handle(&self) -> StopHandle {
+        StopHandle(self.server.handle())
+    }
+
     /// The port of the metrics listener, when metrics are served.
     pub fn metrics_port(&self) -> Option<u16> {
         self.metrics.as_ref().map(|(port, _)| *port)
@@ -230,6 +251,28 @@ impl Application {
         tracing::info!("stopped");
         result
     }
+}
+
+/// Stops an [`Application`] gracefully.
+#[derive(Clone)]
+pub struct StopHandle(actix_web::dev::ServerHandle);
+
+impl StopHandle {
+    /// Stops taking requests and finishes those in flight; returns once the server has stopped
+    /// (the workers stop after it, in `run_until_stopped`).
+    pub async fn stop(&self) {
+        self.0.stop(true).await;
+    }
+}
+
+/// The job kinds this instance runs (see [`crate::jobs`]); a kind whose worker is turned off here is
+/// left to the other instances.
+fn job_registry(settings: &Settings) -> Registry {
+    let mut registry = Registry::default();
+    if settings.alerts.worker {
+        crate::alerts::register_jobs(&mut registry);
+    }
+    registry
 }
 
 /// `GET /metrics` alone, for the monitoring network; it follows the public server's signals.
@@ -318,8 +361,19 @@ async fn metrics_page(state: web::Data<AppState>) -> HttpResponse {
             .last_time_to_search_ms
             .load(std::sync::atomic::Ordering::Relaxed),
         local_read_fallbacks: state.reads.fallbacks(),
+        jobs_by_state: jobs_by_state(&state).await,
     };
     HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(state.metrics.render(gauges))
+}
+
+/// Jobs by state for the gauges; `None` (no gauge) when the database does not answer.
+async fn jobs_by_state(state: &AppState) -> Option<[u64; 4]> {
+    let counts = crate::jobs::counts_by_state(&state.db).await.ok()?;
+    let mut out = [0; 4];
+    for (slot, (_, count)) in out.iter_mut().zip(counts) {
+        *slot = count;
+    }
+    Some(out)
 }
 
 /// The benchmark's ceiling: what `{ course(id) { title } }` answers, without GraphQL or a database.

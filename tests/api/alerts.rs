@@ -129,11 +129,17 @@ type Received = Arc<Mutex<Vec<(Vec<(String, String)>, String)>>>;
 
 /// A minimal HTTP endpoint that answers 500 to the first `failures` requests, then 200.
 async fn webhook_receiver(failures: usize) -> (String, Received) {
+    receiver(failures, false).await
+}
+
+/// Like [`webhook_receiver`]; with `hang_first` the first request is read and never answered.
+async fn receiver(failures: usize, hang_first: bool) -> (String, Received) {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let url = format!("http://127.0.0.1:{}/hooks", listener.local_addr().expect("addr").port());
     let received: Received = Arc::default();
     let log = received.clone();
     tokio::spawn(async move {
+        let mut hung = Vec::new();
         loop {
             let Ok((mut stream, _)) = listener.accept().await else { return };
             let mut buffer = Vec::new();
@@ -166,6 +172,10 @@ async fn webhook_receiver(failures: usize) -> (String, Received) {
                 log.push((headers, body));
                 log.len()
             };
+            if hang_first && seen == 1 {
+                hung.push(stream);
+                continue;
+            }
             let status = if seen <= failures { "500 Internal Server Error" } else { "200 OK" };
             let response = format!("HTTP/1.1 {status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
             let _ = stream.write_all(response.as_bytes()).await;
@@ -333,4 +343,191 @@ async fn a_removed_member_stops_receiving_leads() {
     }
     let message = ended.expect("an answer after the removal");
     assert_eq!(message["type"], "complete", "{message}");
+}
+
+const DEAD_JOBS: &str = "{ deadJobs(first: 10) { totalCount edges { node { id kind state attempts maxAttempts lastError finishedAt } } } }";
+
+/// A delivery that never gets through ends as a FAILED delivery and a DEAD job with its last error;
+/// platform admins see it and can queue it again, others cannot; `/metrics` counts both.
+#[tokio::test]
+async fn a_webhook_that_never_gets_through_is_a_dead_letter_for_platform_admins() {
+    let app = spawn_app_with(|s| {
+        s.alerts.webhook_retry_base_ms = 10;
+        s.alerts.webhook_max_attempts = 2;
+    })
+    .await;
+    // Nothing listens there: every attempt fails to connect.
+    let closed = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("http://127.0.0.1:{}/hooks", closed.local_addr().expect("addr").port());
+    drop(closed);
+    let (hr, firm) = firm_at(&app, "personal@optik.de", "Optik Jena GmbH", JENA).await;
+    let endpoint =
+        json!({ "input": { "organizationId": firm, "url": url, "eventTypes": ["OFFER_SUBMITTED"] } });
+    app.gql_ok(Some(&hr.access_token), CREATE_ENDPOINT, endpoint).await;
+    let (need, _) = open_need(&app, &hr, &firm, 3).await;
+    let (trainer, provider_id, offering) = provider_with_offering(&app, "kurse@bz.de", "BZ Jena").await;
+    submit(&app, &trainer, &need, &provider_id, &offering).await;
+
+    let delivery = eventually(Duration::from_secs(20), "the delivery to fail", || async {
+        let data = app.gql_ok(Some(&hr.access_token), DELIVERIES, json!({ "o": firm })).await;
+        let node = data["webhookDeliveries"]["edges"][0]["node"].clone();
+        (node["status"] == "FAILED").then_some(node)
+    })
+    .await;
+    assert_eq!(delivery["attempts"], 2);
+
+    crate::helpers::assert_error(
+        &app.gql(Some(&hr.access_token), DEAD_JOBS, json!({})).await,
+        "FORBIDDEN",
+        None,
+    );
+    let operator = app.register("betrieb@bildungsmarkt.de").await;
+    api::service::accounts::create_admin(&app.db().await, &operator.email, None, None).await.expect("admin");
+    let dead = eventually(Duration::from_secs(20), "the dead job to be listed", || async {
+        let data = app.gql_ok(Some(&operator.access_token), DEAD_JOBS, json!({})).await;
+        (data["deadJobs"]["totalCount"] == 1).then(|| data["deadJobs"]["edges"][0]["node"].clone())
+    })
+    .await;
+    assert_eq!(dead["kind"], "webhook.deliver");
+    assert_eq!(dead["state"], "DEAD");
+    assert_eq!((dead["attempts"].as_i64(), dead["maxAttempts"].as_i64()), (Some(2), Some(2)));
+    assert_eq!(dead["lastError"], "gave up after 2 attempts: could not connect");
+    assert!(dead["finishedAt"].is_string());
+
+    // The run is counted just after its outcome is written.
+    let scrape = format!("http://127.0.0.1:{}/metrics", app.metrics_port.expect("metrics"));
+    let metrics = eventually(Duration::from_secs(20), "the dead run to be counted", || async {
+        let text = app.client.get(&scrape).send().await.ok()?.text().await.ok()?;
+        let counted = text
+            .contains("bildungsmarkt_job_runs_total{kind=\"webhook.deliver\",outcome=\"dead\"} 1")
+            && text.contains("bildungsmarkt_job_runs_total{kind=\"alert.dispatch\",outcome=\"done\"}");
+        counted.then_some(text)
+    })
+    .await;
+    assert!(metrics.contains("bildungsmarkt_jobs{state=\"DEAD\"} 1"), "{metrics}");
+
+    let retry = "mutation($id: ID!) { retryJob(id: $id) }";
+    let id = json!({ "id": dead["id"] });
+    crate::helpers::assert_error(
+        &app.gql(Some(&hr.access_token), retry, id.clone()).await,
+        "FORBIDDEN",
+        None,
+    );
+    let retried = app.gql_ok(Some(&operator.access_token), retry, id.clone()).await;
+    assert_eq!(retried["retryJob"], dead["id"]);
+    // The delivery had given up, so the retried job finds nothing to send and is done.
+    eventually(Duration::from_secs(20), "the retried job to leave the dead letters", || async {
+        let data = app.gql_ok(Some(&operator.access_token), DEAD_JOBS, json!({})).await;
+        (data["deadJobs"]["totalCount"] == 0).then_some(())
+    })
+    .await;
+    let again = app.gql(Some(&operator.access_token), retry, id).await;
+    crate::helpers::assert_error(&again, "NOT_FOUND", None);
+}
+
+/// Stopping an instance mid-delivery on PostgreSQL (issue 14, part 5): its runner gives the job back
+/// at once, another instance delivers it long before the lease would have lapsed, and the stop logs
+/// no runtime-shutdown error.
+#[tokio::test]
+async fn a_stopped_instance_hands_its_running_delivery_to_another_at_once() {
+    let logs = Logs::default();
+    let _capture = tracing::subscriber::set_default(
+        tracing_subscriber::fmt().with_writer(logs.clone()).with_max_level(tracing::Level::DEBUG).finish(),
+    );
+    // A lease far longer than the test's deadline: only a release lets the other instance in.
+    let app = spawn_app_with(|s| {
+        s.jobs.lease_ms = 300_000;
+        s.jobs.stop_grace_ms = 300;
+    })
+    .await;
+    if !app.on_postgres() {
+        eprintln!(
+            "SKIPPED a_stopped_instance_hands_its_running_delivery_to_another_at_once: needs PostgreSQL (set TEST_DATABASE_URL)"
+        );
+        return;
+    }
+    let (url, received) = receiver(0, true).await;
+    let (hr, firm) = firm_at(&app, "personal@optik.de", "Optik Jena GmbH", JENA).await;
+    let endpoint =
+        json!({ "input": { "organizationId": firm, "url": url, "eventTypes": ["OFFER_SUBMITTED"] } });
+    app.gql_ok(Some(&hr.access_token), CREATE_ENDPOINT, endpoint).await;
+    let (need, _) = open_need(&app, &hr, &firm, 3).await;
+    let (trainer, provider_id, offering) = provider_with_offering(&app, "kurse@bz.de", "BZ Jena").await;
+    submit(&app, &trainer, &need, &provider_id, &offering).await;
+    // The first instance's attempt is under way (and will not get an answer).
+    eventually(Duration::from_secs(20), "the first attempt to arrive", || async {
+        (received.lock().expect("log").len() == 1).then_some(())
+    })
+    .await;
+    let other = app
+        .second_instance(|s| {
+            s.search.worker = false;
+            s.jobs.lease_ms = 300_000;
+        })
+        .await;
+
+    let stopping = std::time::Instant::now();
+    app.stop().await;
+    let delivery = eventually(Duration::from_secs(60), "the other instance to deliver", || async {
+        let data = other.gql_ok(Some(&hr.access_token), DELIVERIES, json!({ "o": firm })).await;
+        let node = data["webhookDeliveries"]["edges"][0]["node"].clone();
+        (node["status"] == "DELIVERED").then_some(node)
+    })
+    .await;
+    eprintln!("stopped and delivered by the other instance {:?} after the stop began", stopping.elapsed());
+    assert_eq!(delivery["attempts"], 1, "the interrupted attempt was never recorded");
+    assert_eq!(received.lock().expect("log").len(), 2);
+    // The delivery is recorded inside the job; the job's own outcome right after it.
+    let db = other.db().await;
+    let job = eventually(Duration::from_secs(20), "the delivery job to be done", || async {
+        let jobs = jobs_of_kind(&db, "webhook.deliver").await;
+        assert_eq!(jobs.len(), 1);
+        jobs.into_iter().next().filter(|j| j.state == api::jobs::JobState::Done)
+    })
+    .await;
+    assert_eq!(job.attempts, 1, "the release gave the interrupted attempt back");
+
+    let logs = logs.text();
+    assert!(logs.contains("released an unfinished job"), "{logs}");
+    for error in ["being shutdown", "failed"] {
+        assert!(!logs.contains(error), "the stop logged {error:?}: {logs}");
+    }
+}
+
+async fn jobs_of_kind(db: &sea_orm::DatabaseConnection, kind: &str) -> Vec<api::jobs::JobRow> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    entity::background_job::Entity::find()
+        .filter(entity::background_job::Column::Kind.eq(kind))
+        .all(db)
+        .await
+        .expect("jobs")
+}
+
+/// Log lines of this test's thread (its runtime runs the app's workers).
+#[derive(Clone, Default)]
+struct Logs(Arc<Mutex<Vec<u8>>>);
+
+impl Logs {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().expect("logs")).into_owned()
+    }
+}
+
+impl std::io::Write for Logs {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("logs").extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Logs {
+    type Writer = Logs;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
 }

@@ -24,6 +24,9 @@ pub struct TestApp {
     pub metrics_port: Option<u16>,
     pub client: reqwest::Client,
     pub database_url: String,
+    stop: api::startup::StopHandle,
+    /// The server's task, taken by [`TestApp::stop`].
+    running: std::sync::Mutex<Option<tokio::task::JoinHandle<std::io::Result<()>>>>,
     _data_dir: tempfile::TempDir,
     _postgres: Option<PostgresDatabase>,
 }
@@ -81,13 +84,16 @@ pub async fn spawn_app_with_search(
     .expect("build application");
     let port = app.port();
     let metrics_port = app.metrics_port();
-    tokio::spawn(app.run_until_stopped());
+    let stop = app.stop_handle();
+    let running = std::sync::Mutex::new(Some(tokio::spawn(app.run_until_stopped())));
     TestApp {
         address: format!("http://127.0.0.1:{port}"),
         port,
         metrics_port,
         client: reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("client"),
         database_url,
+        stop,
+        running,
         _data_dir: data_dir,
         _postgres: postgres,
     }
@@ -197,15 +203,27 @@ impl TestApp {
         let app = Application::build(settings).await.expect("build second instance");
         let port = app.port();
         let metrics_port = app.metrics_port();
-        tokio::spawn(app.run_until_stopped());
+        let stop = app.stop_handle();
+        let running = std::sync::Mutex::new(Some(tokio::spawn(app.run_until_stopped())));
         TestApp {
             address: format!("http://127.0.0.1:{port}"),
             port,
             metrics_port,
             client: self.client.clone(),
             database_url: self.database_url.clone(),
+            stop,
+            running,
             _data_dir: data_dir,
             _postgres: None,
+        }
+    }
+
+    /// Stops the server as SIGTERM would and waits until it and its workers have stopped.
+    pub async fn stop(&self) {
+        self.stop.stop().await;
+        let running = self.running.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(running) = running {
+            running.await.expect("server task").expect("server");
         }
     }
 
@@ -247,7 +265,7 @@ pub struct PostgresDatabase {
 }
 
 impl PostgresDatabase {
-    async fn create(base_url: &str) -> Self {
+    pub async fn create(base_url: &str) -> Self {
         let name = format!("bm_test_{}", Uuid::new_v4().simple());
         let admin = Database::connect(base_url).await.expect("connect to TEST_DATABASE_URL");
         admin.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await.expect("create test database");

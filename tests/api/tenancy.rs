@@ -66,6 +66,8 @@ fn attempt(name: &str, v: &Victim, attacker_email: &str) -> Option<(&'static str
             "mutation($o: ID!, $u: ID!) { changeMemberRole(organizationId: $o, userId: $u, role: MEMBER) { id } }",
             json!({ "o": v.firm, "u": v.firm_owner_id }),
         ),
+        // Platform admins only; any job id will do.
+        "retryJob" => ("mutation { retryJob(id: \"1\") }", json!({})),
         "setOrganizationVerified" => (
             "mutation($id: ID!) { setOrganizationVerified(id: $id, verified: true) { id } }",
             json!({ "id": v.provider }),

@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod api_key;
+pub mod background_job;
 pub mod catalog;
 pub mod context;
 pub mod errors;
@@ -42,6 +43,7 @@ pub struct CollaborationQuery(
     offer::OfferQuery,
     webhook::WebhookQuery,
     api_key::ApiKeyQuery,
+    background_job::BackgroundJobQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -54,6 +56,7 @@ pub struct MutationRoot(
     offer::OfferMutation,
     webhook::WebhookMutation,
     api_key::ApiKeyMutation,
+    background_job::BackgroundJobMutation,
 );
 
 #[derive(MergedSubscription, Default)]
@@ -97,9 +100,7 @@ pub fn build_schema(state: AppState, options: SchemaOptions) -> AppSchema {
     // rate limit charges the cost the shape check has raised to at least one per field.
     let builder = schema_builder(&limits, options)
         .extension(errors::CodedErrors)
-        .extension(wake::WakeWorkers {
-            workers: vec![state.alerts_wake.clone(), state.indexing_wake.clone()],
-        })
+        .extension(wake::WakeWorkers { workers: vec![state.jobs_wake.clone(), state.indexing_wake.clone()] })
         .extension(limits::RateLimit(limiter))
         .extension(limits::QueryShape::new(&limits, options.introspection));
     let builder = if state.settings.diagnostics { builder.extension(limits::PanicProbe) } else { builder };

@@ -10,6 +10,7 @@
 pub mod access;
 pub mod accounts;
 pub mod api_keys;
+pub mod background_jobs;
 pub mod courses;
 pub mod invitations;
 pub mod json_list;
