@@ -28,12 +28,12 @@ use tantivy::tokenizer::{
 use tantivy::{DocAddress, Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, Term};
 use uuid::Uuid;
 
-use super::document::{CourseDocuments, OfferingDocument, compound_parts};
+use super::document::{CourseDocuments, DocumentVersion, OfferingDocument, compound_parts};
 use super::query::{
     CourseHit, Facets, STOP_WORDS, SearchRequest, SearchResults, SearchSort, Suggestion, haversine_km,
     top_facets,
 };
-use super::{SearchBackend, SearchError};
+use super::{PositionStore, SearchBackend, SearchError};
 
 const STEMMED: &str = "de_stemmed";
 const PLAIN: &str = "de_plain";
@@ -71,6 +71,7 @@ struct Fields {
     lat: Field,
     lng: Field,
     updated: Field,
+    version: Field,
 }
 
 fn schema() -> (Schema, Fields) {
@@ -115,6 +116,7 @@ fn schema() -> (Schema, Fields) {
         lat: b.add_f64_field("lat", INDEXED | FAST),
         lng: b.add_f64_field("lng", INDEXED | FAST),
         updated: b.add_i64_field("updated", INDEXED | FAST),
+        version: b.add_i64_field("version", FAST),
     };
     (b.build(), fields)
 }
@@ -144,6 +146,15 @@ struct Open {
     index: Index,
     writer: IndexWriter,
     reader: IndexReader,
+    /// The change-log position the last commit recorded (`None`: never filled).
+    position: Option<i64>,
+}
+
+/// What every commit stores with its documents, so that the index knows which changes it holds.
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CommitPayload {
+    change_log_position: i64,
 }
 
 /// The embedded backend; cheap to clone, the work runs on blocking threads.
@@ -172,7 +183,8 @@ impl EmbeddedIndex {
         let (schema, fields) = schema();
         let index = match Index::open_in_dir(dir) {
             Ok(index) if index.schema() == schema => index,
-            // A missing index, or one of an older schema: start afresh; `reindex` fills it.
+            // A missing index, or one of an older schema: start afresh; it holds no position, so the
+            // worker refills it from the database.
             _ => {
                 std::fs::remove_dir_all(dir).map_err(engine_error)?;
                 std::fs::create_dir_all(dir).map_err(engine_error)?;
@@ -211,7 +223,29 @@ fn open_index(index: Index) -> Result<Open, SearchError> {
     })?;
     let reader =
         index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into().map_err(engine_error)?;
-    Ok(Open { index, writer, reader })
+    let position = index
+        .load_metas()
+        .map_err(engine_error)?
+        .payload
+        .and_then(|p| serde_json::from_str::<CommitPayload>(&p).ok())
+        .map(|p| p.change_log_position);
+    Ok(Open { index, writer, reader, position })
+}
+
+impl Open {
+    /// Commits the pending operations together with the position they bring the index to.
+    fn commit_at(&mut self, position: Option<i64>) -> Result<(), SearchError> {
+        let position = position.or(self.position);
+        let mut commit = self.writer.prepare_commit().map_err(engine_error)?;
+        if let Some(change_log_position) = position {
+            let payload =
+                serde_json::to_string(&CommitPayload { change_log_position }).map_err(engine_error)?;
+            commit.set_payload(&payload);
+        }
+        commit.commit().map_err(engine_error)?;
+        self.position = position;
+        Ok(())
+    }
 }
 
 impl Inner {
@@ -277,6 +311,7 @@ impl Inner {
         d.add_f64(f.lat, doc.geo.map(|g| g.lat).unwrap_or(f64::NAN));
         d.add_f64(f.lng, doc.geo.map(|g| g.lng).unwrap_or(f64::NAN));
         d.add_i64(f.updated, doc.updated);
+        d.add_i64(f.version, doc.version);
         d
     }
 
@@ -639,7 +674,7 @@ impl Inner {
         Ok(out)
     }
 
-    fn apply_blocking(&self, changes: &[CourseDocuments]) -> Result<(), SearchError> {
+    fn apply_blocking(&self, changes: &[CourseDocuments], position: Option<i64>) -> Result<(), SearchError> {
         let mut open = self.open.lock().map_err(engine_error)?;
         for change in changes {
             open.writer
@@ -648,12 +683,20 @@ impl Inner {
                 open.writer.add_document(self.to_document(doc)).map_err(engine_error)?;
             }
         }
-        open.writer.commit().map_err(engine_error)?;
+        open.commit_at(position)?;
         open.reader.reload().map_err(engine_error)?;
         Ok(())
     }
 
-    fn rebuild_blocking(&self, documents: &[OfferingDocument]) -> Result<(), SearchError> {
+    fn position_blocking(&self) -> Result<Option<i64>, SearchError> {
+        Ok(self.open.lock().map_err(engine_error)?.position)
+    }
+
+    fn rebuild_blocking(
+        &self,
+        documents: &[OfferingDocument],
+        position: Option<i64>,
+    ) -> Result<(), SearchError> {
         let mut open = self.open.lock().map_err(engine_error)?;
         // No background merges while rebuilding: one could take segments away from the merge into
         // one segment below (seen with ~190 000 documents).
@@ -663,7 +706,7 @@ impl Inner {
             for doc in documents {
                 open.writer.add_document(self.to_document(doc)).map_err(engine_error)?;
             }
-            open.writer.commit().map_err(engine_error)?;
+            open.commit_at(position)?;
             // A rebuilt index is merged into one segment: queries then walk one set of postings.
             let segments = open.index.searchable_segment_ids().map_err(engine_error)?;
             if segments.len() > 1 {
@@ -676,21 +719,33 @@ impl Inner {
         result
     }
 
-    fn document_ids_blocking(&self) -> Result<Vec<String>, SearchError> {
+    fn document_versions_blocking(&self) -> Result<Vec<DocumentVersion>, SearchError> {
         let searcher = self.searcher();
-        let mut ids = Vec::new();
+        let mut out = Vec::new();
         let mut text = String::new();
         for reader in searcher.segment_readers() {
-            let Some(column) = reader.fast_fields().str("id").map_err(engine_error)? else { continue };
+            let ff = reader.fast_fields();
+            let Some(ids) = ff.str("id").map_err(engine_error)? else { continue };
+            let course_hi = ff.u64("courseHi").map_err(engine_error)?;
+            let course_lo = ff.u64("courseLo").map_err(engine_error)?;
+            let version = ff.i64("version").map_err(engine_error)?;
             let alive = reader.alive_bitset();
             for doc in 0..reader.max_doc() {
                 if alive.is_some_and(|bits| !bits.is_alive(doc)) {
                     continue;
                 }
-                ids.extend(columns_strs(&column, doc, &mut text)?);
+                let course = (u128::from(course_hi.first(doc).unwrap_or(0)) << 64)
+                    | u128::from(course_lo.first(doc).unwrap_or(0));
+                for id in columns_strs(&ids, doc, &mut text)? {
+                    out.push(DocumentVersion {
+                        id,
+                        course_id: Uuid::from_u128(course),
+                        version: version.first(doc).unwrap_or(0),
+                    });
+                }
             }
         }
-        Ok(ids)
+        Ok(out)
     }
 }
 
@@ -978,9 +1033,18 @@ impl SearchBackend for EmbeddedIndex {
         "embedded"
     }
 
-    async fn apply(&self, changes: &[CourseDocuments]) -> Result<(), SearchError> {
+    fn position_store(&self) -> PositionStore {
+        PositionStore::Index
+    }
+
+    async fn position(&self) -> Result<Option<i64>, SearchError> {
+        self.blocking(|inner| inner.position_blocking()).await
+    }
+
+    /// The documents and the position commit together: a crash loses both or neither.
+    async fn apply(&self, changes: &[CourseDocuments], position: Option<i64>) -> Result<(), SearchError> {
         let changes = changes.to_vec();
-        self.blocking(move |inner| inner.apply_blocking(&changes)).await
+        self.blocking(move |inner| inner.apply_blocking(&changes, position)).await
     }
 
     async fn search(&self, request: &SearchRequest) -> Result<SearchResults, SearchError> {
@@ -993,13 +1057,17 @@ impl SearchBackend for EmbeddedIndex {
         self.blocking(move |inner| inner.suggest_blocking(&prefix, limit)).await
     }
 
-    async fn document_ids(&self) -> Result<Vec<String>, SearchError> {
-        self.blocking(|inner| inner.document_ids_blocking()).await
+    async fn document_versions(&self) -> Result<Vec<DocumentVersion>, SearchError> {
+        self.blocking(|inner| inner.document_versions_blocking()).await
     }
 
     /// Replaces every document in one commit: searches see the old index until the new one is
     /// complete, so there is no downtime.
-    async fn rebuild(&self, documents: Vec<OfferingDocument>) -> Result<(), SearchError> {
-        self.blocking(move |inner| inner.rebuild_blocking(&documents)).await
+    async fn rebuild(
+        &self,
+        documents: Vec<OfferingDocument>,
+        position: Option<i64>,
+    ) -> Result<(), SearchError> {
+        self.blocking(move |inner| inner.rebuild_blocking(&documents, position)).await
     }
 }
