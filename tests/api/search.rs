@@ -215,6 +215,31 @@ pub async fn typos_stemming_and_compounds(app: &TestApp) {
     assert_eq!(suggestions["suggestCourses"][0]["courseId"], f.project.as_str());
 }
 
+/// Both backends read the synonyms and stop words of `search-config/courses.json`.
+pub async fn synonyms_and_stop_words_from_the_config(app: &TestApp) {
+    let f = fixture(app).await;
+    let aevo = create(
+        app,
+        &f.owner,
+        &f.provider,
+        course(
+            "AEVO kompakt",
+            "Vorbereitung auf die Prüfung vor der Kammer.",
+            "ONLINE",
+            json!({ "rollingStart": true }),
+        ),
+    )
+    .await;
+    publish(app, &f.owner, &aevo).await;
+    wait_for_total(app, 5).await;
+    for query in ["Ausbildereignung", "die Ausbildereignung für"] {
+        let result = search(app, query, json!({})).await;
+        assert!(ids(&result).contains(&aevo), "{query} should find the AEVO course: {result}");
+    }
+    let result = search(app, "Ausbildereignung", json!({})).await;
+    assert_eq!(ids(&result), vec![aevo.clone()], "a synonym finds only what it names: {result}");
+}
+
 pub async fn radius_and_distance_order(app: &TestApp) {
     let f = fixture(app).await;
     let near_jena = json!({ "near": { "lat": JENA.0, "lng": JENA.1, "radiusKm": 30 } });
@@ -600,7 +625,7 @@ macro_rules! contract {
 }
 
 contract!(
-    apps: typos_stemming_and_compounds, radius_and_distance_order, facets_match_the_database,
+    apps: typos_stemming_and_compounds, synonyms_and_stop_words_from_the_config, radius_and_distance_order, facets_match_the_database,
         archived_courses_leave_within_a_worker_cycle, bad_search_input_names_the_field;
     backends: writes_survive_an_engine_outage, reindex_and_check
 );
