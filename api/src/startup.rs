@@ -21,8 +21,6 @@ use serde_json::json;
 use tokio::sync::Notify;
 use tracing_actix_web::{RequestId, TracingLogger};
 
-use crate::alerts::dispatcher::Dispatcher;
-use crate::alerts::webhooks;
 use crate::auth::{AuthUser, Caller, JwtKeys};
 use crate::config::Settings;
 use crate::db;
@@ -32,6 +30,7 @@ use crate::events::EventBus;
 use crate::graphql::context::{ClientAddress, RequestId as GraphqlRequestId};
 use crate::graphql::limits::ReadOnlyCaller;
 use crate::graphql::{AppSchema, AppState, LoaderCache, SchemaOptions, attach_request_data, build_schema};
+use crate::jobs::{Registry, Runner, RunnerOptions};
 use crate::ratelimit::Principal;
 use crate::search::Backend;
 use crate::search::worker::{IndexingStats, Worker};
@@ -107,22 +106,9 @@ impl Application {
             workers.push(tokio::spawn(worker.run(shutdown.stop_signal())));
         }
         let events = EventBus::for_database(&db);
-        let alerts_wake = Arc::new(Notify::new());
-        if settings.alerts.worker {
-            let dispatcher = Dispatcher {
-                db: db.clone(),
-                search: search.clone(),
-                events: events.clone(),
-                wake: alerts_wake.clone(),
-            };
-            workers.push(tokio::spawn(dispatcher.run(shutdown.stop_signal())));
-            let mut alert_settings = settings.alerts.clone();
-            alert_settings.webhook_allow_loopback_http = settings.allows_loopback_webhooks();
-            let sender = webhooks::Sender::new(db.clone(), alert_settings, metrics.clone())
-                .map_err(|e| anyhow::anyhow!("building the webhook client: {}", e.message()))?;
-            workers.push(tokio::spawn(sender.run(shutdown.stop_signal())));
-        }
+        let jobs_wake = Arc::new(Notify::new());
         let reads = Reads::new(db.clone(), settings.database_url().expose_secret());
+        let registry = job_registry(&settings);
         let state = AppState {
             db,
             reads,
@@ -131,10 +117,14 @@ impl Application {
             settings: Arc::new(settings),
             search,
             indexing,
-            alerts_wake,
+            jobs_wake,
             indexing_wake,
             metrics,
         };
+        if state.settings.jobs.worker && !registry.is_empty() {
+            let runner = Runner::new(state.clone(), registry, RunnerOptions::from(&state.settings.jobs));
+            workers.push(tokio::spawn(runner.run(shutdown.stop_signal())));
+        }
         let schema = build_schema(state.clone(), options);
         let connections = web::Data::new(crate::ws::Connections::new(&state.settings.websocket));
         let metrics_state = state.clone();
@@ -239,6 +229,16 @@ impl Application {
         tracing::info!("stopped");
         result
     }
+}
+
+/// The job kinds this instance runs (see [`crate::jobs`]); a kind whose worker is turned off here is
+/// left to the other instances.
+fn job_registry(settings: &Settings) -> Registry {
+    let mut registry = Registry::default();
+    if settings.alerts.worker {
+        crate::alerts::register_jobs(&mut registry);
+    }
+    registry
 }
 
 /// `GET /metrics` alone, for the monitoring network; it follows the public server's signals.
@@ -868,8 +868,19 @@ async fn metrics_page(state: web::Data<AppState>) -> HttpResponse {
         search_refills: load(&stats.refills),
         last_time_to_search_ms: load(&stats.last_time_to_search_ms),
         local_read_fallbacks: state.reads.fallbacks(),
+        jobs_by_state: jobs_by_state(&state).await,
     };
     HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(state.metrics.render(gauges))
+}
+
+/// Jobs by state for the gauges; `None` (no gauge) when the database does not answer.
+async fn jobs_by_state(state: &AppState) -> Option<[u64; 4]> {
+    let counts = crate::jobs::counts_by_state(&state.db).await.ok()?;
+    let mut out = [0; 4];
+    for (slot, (_, count)) in out.iter_mut().zip(counts) {
+        *slot = count;
+    }
+    Some(out)
 }
 
 /// The benchmark's ceiling: what `{ course(id) { title } }` answers, without GraphQL or a database.

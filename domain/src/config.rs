@@ -49,6 +49,7 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub search: SearchSettings,
     pub alerts: AlertSettings,
+    pub jobs: JobSettings,
     pub limits: Limits,
     pub websocket: WebSocketSettings,
     pub metrics: MetricsSettings,
@@ -126,6 +127,39 @@ impl Default for AlertSettings {
             webhook_retry_base_ms: 2_000,
             webhook_max_attempts: 8,
             webhook_allow_loopback_http: true,
+        }
+    }
+}
+
+/// The background job runner (see [`crate::jobs`]).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct JobSettings {
+    /// Run the job runner in this instance (it runs the kinds this instance registers).
+    pub worker: bool,
+    /// How long a claimed job is held without a heartbeat; renewed every third of it while the job
+    /// runs, so a dead worker's job is free again after at most this long.
+    pub lease_ms: u64,
+    /// How often an idle runner looks for due jobs enqueued by other instances (its own wake it at
+    /// once).
+    pub poll_ms: u64,
+    /// Jobs one runner runs at once.
+    pub concurrency: usize,
+    /// DONE jobs are deleted after this long; DEAD ones stay until retried or deleted by hand.
+    pub retention_hours: u64,
+    /// On stop, how long running jobs may take to finish before their leases are released.
+    pub stop_grace_ms: u64,
+}
+
+impl Default for JobSettings {
+    fn default() -> Self {
+        Self {
+            worker: true,
+            lease_ms: 10_000,
+            poll_ms: 200,
+            concurrency: 16,
+            retention_hours: 7 * 24,
+            stop_grace_ms: 25_000,
         }
     }
 }
@@ -220,6 +254,7 @@ impl Default for Settings {
             auth: AuthSettings::default(),
             search: SearchSettings::default(),
             alerts: AlertSettings::default(),
+            jobs: JobSettings::default(),
             limits: Limits::default(),
             websocket: WebSocketSettings::default(),
             metrics: MetricsSettings::default(),
@@ -382,6 +417,24 @@ impl Settings {
         if let Some(v) = get("APP_ALERT_WORKER") {
             self.alerts.worker = parse_bool("APP_ALERT_WORKER", &v)?;
         }
+        if let Some(v) = get("APP_JOB_WORKER") {
+            self.jobs.worker = parse_bool("APP_JOB_WORKER", &v)?;
+        }
+        if let Some(v) = get("APP_JOB_LEASE_MS") {
+            self.jobs.lease_ms = parse_num("APP_JOB_LEASE_MS", &v)?;
+        }
+        if let Some(v) = get("APP_JOB_POLL_MS") {
+            self.jobs.poll_ms = parse_num("APP_JOB_POLL_MS", &v)?;
+        }
+        if let Some(v) = get("APP_JOB_CONCURRENCY") {
+            self.jobs.concurrency = parse_num("APP_JOB_CONCURRENCY", &v)?;
+        }
+        if let Some(v) = get("APP_JOB_RETENTION_HOURS") {
+            self.jobs.retention_hours = parse_num("APP_JOB_RETENTION_HOURS", &v)?;
+        }
+        if let Some(v) = get("APP_JOB_STOP_GRACE_MS") {
+            self.jobs.stop_grace_ms = parse_num("APP_JOB_STOP_GRACE_MS", &v)?;
+        }
         if let Some(v) = get("APP_WEBHOOK_RETRY_BASE_MS") {
             self.alerts.webhook_retry_base_ms = parse_num("APP_WEBHOOK_RETRY_BASE_MS", &v)?;
         }
@@ -486,6 +539,11 @@ impl Settings {
         }
         if self.db_acquire_timeout_ms == 0 {
             bail!("APP_DB_ACQUIRE_TIMEOUT_MS must be at least 1");
+        }
+        if self.jobs.lease_ms < 300 || self.jobs.poll_ms == 0 || self.jobs.concurrency == 0 {
+            bail!(
+                "APP_JOB_LEASE_MS must be at least 300, APP_JOB_POLL_MS and APP_JOB_CONCURRENCY at least 1"
+            );
         }
         if self.alerts.webhook_max_attempts < 1 {
             bail!("APP_WEBHOOK_MAX_ATTEMPTS must be at least 1");

@@ -24,9 +24,9 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub search: Backend,
     pub indexing: Arc<IndexingStats>,
-    /// Wake this instance's alert dispatcher and search indexing worker after a mutation (see
-    /// the API's wake-up extension).
-    pub alerts_wake: Arc<tokio::sync::Notify>,
+    /// Wake this instance's job runner (alert dispatch, webhook delivery; see [`crate::jobs`]) and
+    /// search indexing worker after a mutation (see the API's wake-up extension).
+    pub jobs_wake: Arc<tokio::sync::Notify>,
     pub indexing_wake: Arc<tokio::sync::Notify>,
     pub metrics: Arc<crate::metrics::Metrics>,
 }

@@ -52,6 +52,8 @@ struct Inner {
     errors: HashMap<String, u64>,
     search: Histogram,
     webhooks: HashMap<&'static str, u64>,
+    /// (job kind, outcome) → runs.
+    jobs: HashMap<(&'static str, &'static str), u64>,
     /// Operation names with a label of their own.
     operations: HashSet<String>,
 }
@@ -88,6 +90,8 @@ pub struct Gauges {
     pub search_refills: u64,
     pub last_time_to_search_ms: u64,
     pub local_read_fallbacks: u64,
+    /// Background jobs by state (PENDING, RUNNING, DONE, DEAD); `None` when they could not be counted.
+    pub jobs_by_state: Option<[u64; 4]>,
 }
 
 /// A client-chosen operation name made safe as a label value.
@@ -141,6 +145,11 @@ impl Metrics {
         self.with(|m| *m.webhooks.entry(outcome).or_default() += 1);
     }
 
+    /// One job run of `kind`: `done`, `retry`, `dead` or `lost` (its lease was taken over).
+    pub fn job_run(&self, kind: &'static str, outcome: &'static str) {
+        self.with(|m| *m.jobs.entry((kind, outcome)).or_default() += 1);
+    }
+
     /// The Prometheus text exposition.
     pub fn render(&self, gauges: Gauges) -> String {
         let mut out = String::new();
@@ -169,7 +178,22 @@ impl Metrics {
                 let count = m.webhooks.get(outcome).copied().unwrap_or(0);
                 let _ = writeln!(out, "bildungsmarkt_webhook_attempts_total{{outcome=\"{outcome}\"}} {count}");
             }
+            out.push_str("# HELP bildungsmarkt_job_runs_total Background job runs by kind and outcome.\n");
+            out.push_str("# TYPE bildungsmarkt_job_runs_total counter\n");
+            let mut jobs: Vec<_> = m.jobs.iter().collect();
+            jobs.sort();
+            for ((kind, outcome), count) in jobs {
+                let _ = writeln!(out, "bildungsmarkt_job_runs_total{{kind=\"{kind}\",outcome=\"{outcome}\"}} {count}");
+            }
         });
+        if let Some(counts) = gauges.jobs_by_state {
+            out.push_str(
+                "# HELP bildungsmarkt_jobs Background jobs by state.\n# TYPE bildungsmarkt_jobs gauge\n",
+            );
+            for (state, count) in ["PENDING", "RUNNING", "DONE", "DEAD"].iter().zip(counts) {
+                let _ = writeln!(out, "bildungsmarkt_jobs{{state=\"{state}\"}} {count}");
+            }
+        }
         let gauges_list = [
             (
                 "bildungsmarkt_db_pool_connections",

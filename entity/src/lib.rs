@@ -1,9 +1,9 @@
 //! sea-orm entities, nothing else: GraphQL types live in `api` and convert from these models.
 
 pub mod api_key;
+pub mod background_job;
 pub mod course;
 pub mod course_skill;
-pub mod event_outbox;
 pub mod invitation;
 pub mod login_throttle;
 pub mod membership;

@@ -16,7 +16,6 @@ pub struct Model {
     pub status: DeliveryStatus,
     pub attempts: i32,
     pub next_attempt_at: DateTimeUtc,
-    pub claimed_until: Option<DateTimeUtc>,
     pub last_status_code: Option<i32>,
     #[sea_orm(column_type = "Text", nullable)]
     pub last_error: Option<String>,

@@ -10,7 +10,9 @@ mod m20261121_000004_collaboration;
 mod m20261121_000005_login_throttle;
 mod m20261121_000006_api_keys;
 mod m20261201_000007_invitations;
-mod m20261202_000009_search_change;
+mod m20261202_000008_background_jobs;
+mod m20261202_000009_alert_jobs;
+mod m20261202_000010_search_change;
 
 pub struct Migrator;
 
@@ -25,7 +27,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000005_login_throttle::Migration),
             Box::new(m20261121_000006_api_keys::Migration),
             Box::new(m20261201_000007_invitations::Migration),
-            Box::new(m20261202_000009_search_change::Migration),
+            Box::new(m20261202_000008_background_jobs::Migration),
+            Box::new(m20261202_000009_alert_jobs::Migration),
+            Box::new(m20261202_000010_search_change::Migration),
         ]
     }
 }

@@ -122,7 +122,7 @@ async fn a_page_of_courses_with_relations_costs_at_most_four_statements() {
         settings: Arc::new(settings),
         search: Arc::new(search),
         indexing: Arc::default(),
-        alerts_wake: Arc::default(),
+        jobs_wake: Arc::default(),
         indexing_wake: Arc::default(),
         metrics: Arc::default(),
     };

@@ -10,6 +10,7 @@ mod exposure;
 mod graphiql;
 mod helpers;
 mod invitations;
+mod jobs;
 mod keys;
 mod limits;
 mod login_memory;

@@ -299,7 +299,7 @@ async fn a_committed_pool_change_answers_from_its_transaction() {
         settings: Arc::new(settings),
         search: Arc::new(search),
         indexing: Arc::default(),
-        alerts_wake: Arc::default(),
+        jobs_wake: Arc::default(),
         indexing_wake: Arc::default(),
         metrics: Arc::default(),
     };

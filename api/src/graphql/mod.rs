@@ -90,9 +90,7 @@ pub fn build_schema(state: AppState, options: SchemaOptions) -> AppSchema {
     // rate limit charges the cost the shape check has raised to at least one per field.
     let builder = schema_builder(&limits, options)
         .extension(errors::CodedErrors)
-        .extension(wake::WakeWorkers {
-            workers: vec![state.alerts_wake.clone(), state.indexing_wake.clone()],
-        })
+        .extension(wake::WakeWorkers { workers: vec![state.jobs_wake.clone(), state.indexing_wake.clone()] })
         .extension(limits::RateLimit(limiter))
         .extension(limits::QueryShape::new(&limits, options.introspection));
     let builder = if state.settings.diagnostics { builder.extension(limits::PanicProbe) } else { builder };

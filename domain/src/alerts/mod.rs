@@ -1,7 +1,8 @@
-//! Live alerts and webhooks. A write records an [`AlertEvent`] in its own transaction (the event
-//! outbox); the [`dispatcher`] turns each into webhook deliveries — written in one transaction with
-//! marking the event done — and into live events on the [`crate::events::EventBus`]; the
-//! [`webhooks`] sender delivers, signs and retries.
+//! Live alerts and webhooks, as background jobs (see [`crate::jobs`]). A write records an
+//! [`AlertEvent`] in its own transaction (an `alert.dispatch` job); the [`dispatcher`] job turns it
+//! into webhook deliveries — each a `webhook_delivery` row and a `webhook.deliver` job, written in
+//! one transaction — and into live events on the [`crate::events::EventBus`]; the [`webhooks`] job
+//! signs and sends one delivery, and the runner retries it.
 
 pub mod dispatcher;
 pub mod outbox;
@@ -10,6 +11,11 @@ pub mod webhooks;
 use serde::{Deserialize, Serialize};
 
 pub use outbox::{AlertEvent, record};
+
+/// Adds the alert jobs to an instance's runner.
+pub fn register_jobs(registry: &mut crate::jobs::Registry) {
+    registry.register::<dispatcher::Dispatch>().register::<webhooks::DeliverWebhook>();
+}
 
 /// What a webhook endpoint can subscribe to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
