@@ -90,9 +90,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let db = prepared_database(&settings).await?;
             let backend = search::open_backend(&settings).await?;
             let started = std::time::Instant::now();
+            // The head before reading: changes after it are applied by the workers as usual.
+            let position = search::outbox::head(&db).await.map_err(describe)?;
             let documents = search::worker::all_documents(&db).await.map_err(describe)?;
             let count = documents.len();
-            backend.rebuild(documents).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            backend.rebuild(documents, Some(position)).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            if let search::PositionStore::Cursor(name) = backend.position_store() {
+                search::outbox::set_cursor(&db, &name, position).await.map_err(describe)?;
+            }
             println!(
                 "reindexed {count} documents into the {} index in {:?}",
                 backend.name(),

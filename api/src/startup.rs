@@ -111,8 +111,13 @@ impl Application {
         let mut workers = Vec::new();
         let indexing_wake = Arc::new(Notify::new());
         if settings.search.worker {
-            let worker =
-                Worker::new(worker_db.clone(), search.clone(), indexing.clone(), indexing_wake.clone());
+            let worker = Worker::with_settings(
+                worker_db.clone(),
+                search.clone(),
+                indexing.clone(),
+                indexing_wake.clone(),
+                &settings.search,
+            );
             workers.push(tokio::spawn(worker.run(shutdown.stop_signal())));
         }
         let events = EventBus::for_database(&worker_db);
@@ -313,33 +318,64 @@ async fn healthz() -> HttpResponse {
 }
 
 /// Ready when the database answers within a second (not behind requests queueing for the pool).
-/// Also reports the search outbox: pending changes, the age of the oldest (outbox lag) and the last
-/// batch's time to search.
+/// Also reports search indexing: the position the index has applied against the change log's head
+/// (lag), the last batch's time to search, and the last comparison with the database (drift) with
+/// the repairs done since start.
 async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     if let Err(err) = db::ping(&state.db, db::READINESS_TIMEOUT).await {
         tracing::warn!(error = %err, "readiness check: database unreachable");
         return HttpResponse::ServiceUnavailable()
             .json(json!({ "status": "unavailable", "database": "unreachable" }));
     }
-    let lag = crate::search::outbox::lag(&state.db).await.unwrap_or_default();
+    let search = SearchStatus::read(&state).await;
     let stats = &state.indexing;
     HttpResponse::Ok().json(json!({
         "status": "ready",
         "database": "ok",
         "search": {
             "backend": state.search.name(),
-            "outboxPending": lag.pending,
-            "outboxLagSeconds": lag.oldest_pending_secs,
-            "lastTimeToSearchMs": stats.last_time_to_search_ms.load(std::sync::atomic::Ordering::Relaxed),
-            "indexedBatches": stats.batches.load(std::sync::atomic::Ordering::Relaxed),
-            "failedBatches": stats.failures.load(std::sync::atomic::Ordering::Relaxed),
+            "position": search.position,
+            "head": search.lag.head,
+            "outboxPending": search.lag.pending,
+            "outboxLagSeconds": search.lag.oldest_pending_secs,
+            "lastTimeToSearchMs": load(&stats.last_time_to_search_ms),
+            "indexedBatches": load(&stats.batches),
+            "failedBatches": load(&stats.failures),
+            "checks": load(&stats.checks),
+            "drift": {
+                "missing": load(&stats.drift_missing),
+                "stale": load(&stats.drift_stale),
+                "extra": load(&stats.drift_extra),
+            },
+            "repairs": load(&stats.repairs),
+            "repairedCourses": load(&stats.repaired_courses),
+            "refills": load(&stats.refills),
         }
     }))
 }
 
+fn load(counter: &std::sync::atomic::AtomicU64) -> u64 {
+    counter.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Where this instance's search index stands against the change log.
+struct SearchStatus {
+    /// -1 until the worker has read it (or when the index was never filled).
+    position: i64,
+    lag: crate::search::outbox::Lag,
+}
+
+impl SearchStatus {
+    async fn read(state: &AppState) -> Self {
+        let position = state.indexing.position();
+        let lag = crate::search::outbox::lag(&state.db, position.unwrap_or(0)).await.unwrap_or_default();
+        Self { position: position.unwrap_or(-1), lag }
+    }
+}
+
 /// Prometheus metrics of this instance.
 async fn metrics_page(state: web::Data<AppState>) -> HttpResponse {
-    let lag = crate::search::outbox::lag(&state.db).await.unwrap_or_default();
+    let search = SearchStatus::read(&state).await;
     let (pool_connections, pool_idle) = match state.db.get_database_backend() {
         sea_orm::DatabaseBackend::Postgres => {
             let pool = state.db.get_postgres_connection_pool();
@@ -351,15 +387,21 @@ async fn metrics_page(state: web::Data<AppState>) -> HttpResponse {
         }
         _ => (0, 0),
     };
+    let stats = &state.indexing;
     let gauges = crate::metrics::Gauges {
         pool_connections,
         pool_idle,
-        search_outbox_pending: lag.pending,
-        search_outbox_lag_seconds: lag.oldest_pending_secs,
-        last_time_to_search_ms: state
-            .indexing
-            .last_time_to_search_ms
-            .load(std::sync::atomic::Ordering::Relaxed),
+        search_outbox_pending: search.lag.pending,
+        search_outbox_lag_seconds: search.lag.oldest_pending_secs,
+        search_position: search.position,
+        search_head: search.lag.head,
+        search_drift_missing: load(&stats.drift_missing),
+        search_drift_stale: load(&stats.drift_stale),
+        search_drift_extra: load(&stats.drift_extra),
+        search_repairs: load(&stats.repairs),
+        search_repaired_courses: load(&stats.repaired_courses),
+        search_refills: load(&stats.refills),
+        last_time_to_search_ms: load(&stats.last_time_to_search_ms),
         local_read_fallbacks: state.reads.fallbacks(),
         jobs_by_state: jobs_by_state(&state).await,
     };

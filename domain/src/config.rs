@@ -87,11 +87,23 @@ pub struct SearchSettings {
     pub meili_index: String,
     /// Run the indexing worker in this instance (turn off for instances that only serve requests).
     pub worker: bool,
+    /// Hours the search change log keeps a change; an index further behind is rebuilt fully.
+    pub change_retention_hours: u64,
+    /// Seconds between comparisons of the index with the database (self-repair), the first at
+    /// start-up; 0 turns the comparison off.
+    pub check_interval_secs: u64,
 }
 
 impl Default for SearchSettings {
     fn default() -> Self {
-        Self { meili_url: None, meili_master_key: None, meili_index: "courses".into(), worker: true }
+        Self {
+            meili_url: None,
+            meili_master_key: None,
+            meili_index: "courses".into(),
+            worker: true,
+            change_retention_hours: 24,
+            check_interval_secs: 60,
+        }
     }
 }
 
@@ -410,6 +422,12 @@ impl Settings {
         }
         if let Some(v) = get("APP_SEARCH_WORKER") {
             self.search.worker = parse_bool("APP_SEARCH_WORKER", &v)?;
+        }
+        if let Some(v) = get("APP_SEARCH_CHANGE_RETENTION_HOURS") {
+            self.search.change_retention_hours = parse_num("APP_SEARCH_CHANGE_RETENTION_HOURS", &v)?;
+        }
+        if let Some(v) = get("APP_SEARCH_CHECK_INTERVAL_SECS") {
+            self.search.check_interval_secs = parse_num("APP_SEARCH_CHECK_INTERVAL_SECS", &v)?;
         }
         if let Some(v) = get("MEILI_INDEX") {
             self.search.meili_index = v;

@@ -78,6 +78,17 @@ pub struct Gauges {
     pub pool_idle: u32,
     pub search_outbox_pending: u64,
     pub search_outbox_lag_seconds: f64,
+    /// The change-log position this instance's index (or the shared index) has applied, and the
+    /// log's head.
+    pub search_position: i64,
+    pub search_head: i64,
+    /// The last comparison of the index with the database.
+    pub search_drift_missing: u64,
+    pub search_drift_stale: u64,
+    pub search_drift_extra: u64,
+    pub search_repairs: u64,
+    pub search_repaired_courses: u64,
+    pub search_refills: u64,
     pub last_time_to_search_ms: u64,
     pub local_read_fallbacks: u64,
     /// Background jobs by state (PENDING, RUNNING, DONE, DEAD); `None` when they could not be counted.
@@ -210,13 +221,53 @@ impl Metrics {
             ),
             (
                 "bildungsmarkt_search_outbox_pending",
-                "Search outbox rows waiting.",
+                "Search changes the index has not applied yet.",
                 gauges.search_outbox_pending as f64,
             ),
             (
                 "bildungsmarkt_search_outbox_lag_seconds",
-                "Age of the oldest waiting row.",
+                "Age of the oldest change the index has not applied.",
                 gauges.search_outbox_lag_seconds,
+            ),
+            (
+                "bildungsmarkt_search_position",
+                "Change-log position the index has applied (-1: not yet filled).",
+                gauges.search_position as f64,
+            ),
+            (
+                "bildungsmarkt_search_log_head",
+                "Newest change in the search change log.",
+                gauges.search_head as f64,
+            ),
+            (
+                "bildungsmarkt_search_drift_missing",
+                "Documents missing from the index at the last check, before repair.",
+                gauges.search_drift_missing as f64,
+            ),
+            (
+                "bildungsmarkt_search_drift_stale",
+                "Documents of an older version in the index at the last check, before repair.",
+                gauges.search_drift_stale as f64,
+            ),
+            (
+                "bildungsmarkt_search_drift_extra",
+                "Documents in the index but not in the database at the last check, before repair.",
+                gauges.search_drift_extra as f64,
+            ),
+            (
+                "bildungsmarkt_search_repairs",
+                "Checks that found drift and repaired it, since start.",
+                gauges.search_repairs as f64,
+            ),
+            (
+                "bildungsmarkt_search_repaired_courses",
+                "Courses rebuilt by repairs, since start.",
+                gauges.search_repaired_courses as f64,
+            ),
+            (
+                "bildungsmarkt_search_refills",
+                "Full refills of an index without a usable position, since start.",
+                gauges.search_refills as f64,
             ),
             (
                 "bildungsmarkt_search_time_to_search_seconds",

@@ -12,6 +12,7 @@ mod m20261121_000006_api_keys;
 mod m20261201_000007_invitations;
 mod m20261202_000008_background_jobs;
 mod m20261202_000009_alert_jobs;
+mod m20261202_000010_search_change;
 
 pub struct Migrator;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000007_invitations::Migration),
             Box::new(m20261202_000008_background_jobs::Migration),
             Box::new(m20261202_000009_alert_jobs::Migration),
+            Box::new(m20261202_000010_search_change::Migration),
         ]
     }
 }

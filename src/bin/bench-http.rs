@@ -95,8 +95,14 @@ async fn main() -> anyhow::Result<()> {
         let target = (args.courses as u64 * demo_offerings).div_ceil(demo_courses.max(1)) as usize;
         catalogue::replicate_catalogue(&db, target, 0).await?;
         let index = EmbeddedIndex::open(&dir.join("search-index"))?;
+        // At the log's head, so that the server's worker does not refill it.
+        let position =
+            api::search::outbox::head(&db).await.map_err(|e| anyhow::anyhow!("{}", e.message()))?;
         index
-            .rebuild(all_documents(&db).await.map_err(|e| anyhow::anyhow!("{}", e.message()))?)
+            .rebuild(
+                all_documents(&db).await.map_err(|e| anyhow::anyhow!("{}", e.message()))?,
+                Some(position),
+            )
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
     }

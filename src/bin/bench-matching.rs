@@ -67,7 +67,7 @@ async fn main() -> anyhow::Result<()> {
     let documents = all_documents(&db).await.map_err(|e| anyhow::anyhow!("{}", e.message()))?;
     let count = documents.len();
     let started = Instant::now();
-    index.rebuild(documents).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    index.rebuild(documents, None).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     println!("embedded index: {count} documents in {:.1} s\n", started.elapsed().as_secs_f64());
     let settings = api::config::Settings {
         data_dir: dir.path().to_owned(),

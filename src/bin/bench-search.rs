@@ -73,8 +73,9 @@ async fn main() -> anyhow::Result<()> {
         if args.only.as_deref().is_some_and(|only| only != *name) {
             continue;
         }
+        let position = outbox::head(&db).await.map_err(|e| anyhow::anyhow!("{}", e.message()))?;
         let started = Instant::now();
-        backend.rebuild(corpus.clone()).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        backend.rebuild(corpus.clone(), Some(position)).await.map_err(|e| anyhow::anyhow!("{e}"))?;
         let secs = started.elapsed().as_secs_f64();
         println!(
             "| {name} | index {} documents | {secs:.1} s ({:.0} docs/s) |",
@@ -212,7 +213,15 @@ async fn time_to_search(
 ) -> anyhow::Result<Vec<Duration>> {
     use entity::course;
     let wake = Arc::new(tokio::sync::Notify::new());
-    let worker = Worker::new(db.clone(), backend.clone(), Arc::new(IndexingStats::default()), wake.clone());
+    // The corpus is synthetic (not in the database): the self-repair would remove it.
+    let settings = api::config::SearchSettings { check_interval_secs: 0, ..Default::default() };
+    let worker = Worker::with_settings(
+        db.clone(),
+        backend.clone(),
+        Arc::new(IndexingStats::default()),
+        wake.clone(),
+        &settings,
+    );
     let handle = tokio::spawn(worker.run(api::shutdown::Stop::never()));
     let ids: Vec<Uuid> = course::Entity::find()
         .filter(course::Column::Status.eq(course::CourseStatus::Published))

@@ -190,6 +190,15 @@ impl TestApp {
     /// Another API instance on the same database (its own data directory and embedded index), as
     /// behind a load balancer.
     pub async fn second_instance(&self, configure: impl FnOnce(&mut Settings)) -> TestApp {
+        self.second_instance_with_search(configure, None).await
+    }
+
+    /// Another instance with a given search backend (default: its own embedded index).
+    pub async fn second_instance_with_search(
+        &self,
+        configure: impl FnOnce(&mut Settings),
+        search: Option<api::search::Backend>,
+    ) -> TestApp {
         let data_dir = tempfile::tempdir().expect("temp dir");
         let mut settings = Settings {
             data_dir: data_dir.path().to_path_buf(),
@@ -200,7 +209,11 @@ impl TestApp {
         settings.auth.jwt_secret = Some(SecretString::from(JWT_SECRET));
         settings.metrics.bind = Some("127.0.0.1:0".parse().expect("address"));
         configure(&mut settings);
-        let app = Application::build(settings).await.expect("build second instance");
+        let app = match search {
+            Some(search) => Application::build_with_search(settings, search).await,
+            None => Application::build(settings).await,
+        }
+        .expect("build second instance");
         let port = app.port();
         let metrics_port = app.metrics_port();
         let stop = app.stop_handle();
@@ -225,6 +238,20 @@ impl TestApp {
         if let Some(running) = running {
             running.await.expect("server task").expect("server");
         }
+    }
+
+    /// `GET /readyz` as JSON.
+    pub async fn readyz(&self) -> Value {
+        let response = self.client.get(format!("{}/readyz", self.address)).send().await.expect("readyz");
+        response.json().await.expect("readyz json")
+    }
+
+    /// `GET /metrics` as text.
+    pub async fn metrics(&self) -> String {
+        let port = self.metrics_port.expect("metrics listener");
+        let response =
+            self.client.get(format!("http://127.0.0.1:{port}/metrics")).send().await.expect("metrics");
+        response.text().await.expect("metrics text")
     }
 
     pub fn on_postgres(&self) -> bool {

@@ -4,6 +4,7 @@ mod alerts;
 mod auth;
 mod bounds;
 mod catalog;
+mod convergence;
 mod demo;
 mod exposure;
 mod graphiql;

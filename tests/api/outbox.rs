@@ -1,73 +1,69 @@
-//! The search outbox as several API instances share it: disjoint claims, one worker per course.
-
-use std::collections::HashSet;
+//! The search change log as several indexes read it: in order, nothing claimed, pruned by age.
 
 use api::search::outbox;
-use chrono::Duration;
+use sea_orm::TransactionTrait;
 use uuid::Uuid;
 
 use crate::helpers::spawn_app_with;
 
 #[tokio::test]
-async fn concurrent_workers_claim_disjoint_batches() {
-    // No worker in the app: the test plays the workers.
+async fn every_reader_sees_every_change_in_order() {
+    // No worker in the app: the test reads the log.
     let app = spawn_app_with(|s| s.search.worker = false).await;
     let db = app.db().await;
-    // Courses that do not exist in the catalogue: the outbox only carries ids.
+    // Courses that do not exist in the catalogue: the log only carries ids.
     let courses: Vec<Uuid> = (0..60).map(|_| Uuid::now_v7()).collect();
     outbox::enqueue(&db, courses.clone()).await.expect("enqueue");
+    let head = outbox::head(&db).await.expect("head");
 
-    let lease = Duration::seconds(60);
-    let (a, b) =
-        tokio::join!(outbox::claim(&db, "worker-a", 40, lease), outbox::claim(&db, "worker-b", 40, lease));
-    let (a, b) = (a.expect("claim a"), b.expect("claim b"));
-    let ids_a: HashSet<i64> = a.iter().map(|r| r.id).collect();
-    let ids_b: HashSet<i64> = b.iter().map(|r| r.id).collect();
-    assert!(ids_a.is_disjoint(&ids_b), "no row is claimed twice");
-    assert_eq!(
-        ids_a.len() + ids_b.len(),
-        60,
-        "together they took every row: {} + {}",
-        ids_a.len(),
-        ids_b.len()
-    );
-    assert!(
-        outbox::claim(&db, "worker-c", 40, lease).await.expect("claim c").is_empty(),
-        "nothing left while leased"
-    );
+    let first = outbox::after(&db, 0, 40).await.expect("first batch");
+    let again = outbox::after(&db, 0, 40).await.expect("another index's first batch");
+    assert_eq!(first, again, "reading takes nothing away");
+    let rest = outbox::after(&db, first.last().expect("changes").seq, 40).await.expect("rest");
+    let read: Vec<Uuid> = first.iter().chain(&rest).map(|c| c.course_id).collect();
+    assert_eq!(read, courses, "every change, in the order written");
+    assert_eq!(rest.last().expect("changes").seq, head);
+    assert!(first.iter().chain(&rest).zip(1..).all(|(c, seq)| c.seq == seq), "numbers without gaps");
 
-    outbox::complete(&db, "worker-a", &ids_a.iter().copied().collect::<Vec<_>>()).await.expect("complete");
-    let lag = outbox::lag(&db).await.expect("lag");
-    assert_eq!(lag.pending, ids_b.len() as u64);
+    let lag = outbox::lag(&db, first.last().expect("changes").seq).await.expect("lag");
+    assert_eq!((lag.head, lag.pending), (head, 20));
 }
 
 #[tokio::test]
-async fn a_course_held_by_one_worker_waits_for_it() {
-    // No worker in the app: the test plays the workers.
+async fn pruning_keeps_the_newest_change_and_tells_who_must_refill() {
     let app = spawn_app_with(|s| s.search.worker = false).await;
     let db = app.db().await;
-    let course = Uuid::now_v7();
-    outbox::enqueue(&db, [course]).await.expect("first change");
-    let lease = Duration::seconds(60);
-    let first = outbox::claim(&db, "worker-a", 10, lease).await.expect("claim");
-    assert_eq!(first.len(), 1);
+    outbox::enqueue(&db, (0..5).map(|_| Uuid::now_v7())).await.expect("enqueue");
+    let head = outbox::head(&db).await.expect("head");
+    assert!(outbox::can_replay_from(&db, 0).await.expect("replay"), "nothing pruned yet");
 
-    // A second change of the same course arrives while worker A indexes the first.
-    outbox::enqueue(&db, [course]).await.expect("second change");
-    assert!(
-        outbox::claim(&db, "worker-b", 10, lease).await.expect("claim").is_empty(),
-        "B must not index the course at the same time"
-    );
+    let pruned = outbox::prune(&db, chrono::Duration::zero()).await.expect("prune");
+    assert_eq!(pruned, 4, "all but the newest");
+    assert_eq!(outbox::head(&db).await.expect("head"), head, "numbers never restart");
+    assert!(!outbox::can_replay_from(&db, 0).await.expect("replay"), "an index at 0 must refill");
+    assert!(outbox::can_replay_from(&db, head - 1).await.expect("replay"));
 
-    outbox::complete(&db, "worker-a", &[first[0].id]).await.expect("complete");
-    let second = outbox::claim(&db, "worker-b", 10, lease).await.expect("claim");
-    assert_eq!(second.len(), 1, "once A is done, B takes the newer change");
+    outbox::enqueue(&db, [Uuid::now_v7()]).await.expect("enqueue");
+    assert_eq!(outbox::head(&db).await.expect("head"), head + 1);
+}
 
-    // A failed batch comes back after its backoff, with the attempt counted.
-    let backoff = outbox::retry_later(&db, "worker-b", &second, "engine down").await.expect("retry");
-    assert!(backoff >= Duration::seconds(1));
-    assert!(
-        outbox::claim(&db, "worker-b", 10, lease).await.expect("claim").is_empty(),
-        "not before the backoff"
-    );
+/// On PostgreSQL a transaction can take a number and commit after a later one: the reader waits at
+/// the gap instead of passing the change over.
+#[tokio::test]
+async fn a_change_committing_late_is_not_passed_over() {
+    let app = spawn_app_with(|s| s.search.worker = false).await;
+    if !app.on_postgres() {
+        eprintln!("skipped: SQLite has one writer at a time, so numbers commit in order");
+        return;
+    }
+    let db = app.db().await;
+    let (early, late) = (Uuid::now_v7(), Uuid::now_v7());
+    let slow = db.begin().await.expect("begin");
+    outbox::enqueue(&slow, [early]).await.expect("enqueue in the slow transaction");
+    outbox::enqueue(&db, [late]).await.expect("enqueue and commit");
+    assert!(outbox::after(&db, 0, 10).await.expect("read").is_empty(), "waits at the gap");
+    slow.commit().await.expect("commit");
+    let read: Vec<Uuid> =
+        outbox::after(&db, 0, 10).await.expect("read").iter().map(|c| c.course_id).collect();
+    assert_eq!(read, vec![early, late]);
 }

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use chrono::{NaiveDate, NaiveTime};
 use entity::course::{self, CourseFormat, CourseStatus};
 use entity::{offering, organization, skill};
-use sea_orm::{ActiveEnum, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{ActiveEnum, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -61,6 +61,18 @@ pub struct OfferingDocument {
     pub geo: Option<Geo>,
     /// Unix timestamp of the course's last change.
     pub updated: i64,
+    /// Grows with every change of the course or the offering: the self-repair compares it with
+    /// the database ([`expected_versions`]).
+    #[serde(default)]
+    pub version: i64,
+}
+
+/// A document as the drift check sees it: which course, at which version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocumentVersion {
+    pub id: String,
+    pub course_id: Uuid,
+    pub version: i64,
 }
 
 /// A course's documents after a change: empty when it must leave the index.
@@ -118,6 +130,62 @@ pub async fn build(db: &impl ConnectionTrait, course_ids: &[Uuid]) -> ApiResult<
         .collect())
 }
 
+/// A course with a rolling start, online only or without offerings is one document; otherwise each
+/// offering is one.
+fn single_document(rolling_start: bool, format: CourseFormat, has_offerings: bool) -> bool {
+    rolling_start || format == CourseFormat::Online || !has_offerings
+}
+
+/// Both versions only grow, so their sum changes with either.
+fn offering_version(course: i32, offering: i32) -> i64 {
+    i64::from(course) + i64::from(offering)
+}
+
+/// The documents the database implies, without building them: the ids and versions
+/// [`build`] would give every published course.
+pub async fn expected_versions(db: &impl ConnectionTrait) -> ApiResult<Vec<DocumentVersion>> {
+    let courses: Vec<(Uuid, i32, bool, CourseFormat)> = course::Entity::find()
+        .select_only()
+        .columns([
+            course::Column::Id,
+            course::Column::Version,
+            course::Column::RollingStart,
+            course::Column::Format,
+        ])
+        .filter(course::Column::Status.eq(CourseStatus::Published))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut offerings: HashMap<Uuid, Vec<(Uuid, i32)>> = HashMap::new();
+    let ids: Vec<Uuid> = courses.iter().map(|c| c.0).collect();
+    for chunk in ids.chunks(500) {
+        let rows: Vec<(Uuid, Uuid, i32)> = offering::Entity::find()
+            .select_only()
+            .columns([offering::Column::Id, offering::Column::CourseId, offering::Column::Version])
+            .filter(offering::Column::CourseId.is_in(chunk.iter().copied()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        for (id, course_id, version) in rows {
+            offerings.entry(course_id).or_default().push((id, version));
+        }
+    }
+    let mut out = Vec::new();
+    for (course_id, version, rolling_start, format) in courses {
+        let of_course = offerings.remove(&course_id).unwrap_or_default();
+        if single_document(rolling_start, format, !of_course.is_empty()) {
+            out.push(DocumentVersion { id: course_id.to_string(), course_id, version: i64::from(version) });
+            continue;
+        }
+        out.extend(of_course.into_iter().map(|(id, offering)| DocumentVersion {
+            id: id.to_string(),
+            course_id,
+            version: offering_version(version, offering),
+        }));
+    }
+    Ok(out)
+}
+
 fn documents_of(
     course: &course::Model,
     provider: &organization::Model,
@@ -154,6 +222,7 @@ fn documents_of(
         zusatzqualifikation: course.zusatzqualifikation,
         geo: None,
         updated: course.updated_at.timestamp(),
+        version: i64::from(course.version),
     };
     let mut base = base;
     let mut texts: Vec<&str> = vec![&course.title];
@@ -161,8 +230,7 @@ fn documents_of(
     let keywords: Vec<String> = json_list::decode(&course.keywords);
     texts.extend(keywords.iter().map(String::as_str));
     base.folded_words = folded_words(&texts);
-    let single = course.rolling_start || course.format == CourseFormat::Online || offerings.is_empty();
-    if single {
+    if single_document(course.rolling_start, course.format, !offerings.is_empty()) {
         let earliest = offerings.iter().min_by_key(|o| o.start_date);
         let seats = offerings.iter().map(|o| o.seats_available as i64).max();
         let mut doc = base;
@@ -183,6 +251,7 @@ fn documents_of(
             doc.price = o.price_cents_override.or(course.price_cents);
             doc.seats_available = Some(o.seats_available as i64);
             doc.online = o.online;
+            doc.version = offering_version(course.version, o.version);
             if !o.online {
                 doc.city = o.city.clone().or(doc.city);
                 doc.postal_code = o.postal_code.clone().or(doc.postal_code);

@@ -2,8 +2,9 @@
 //! Meilisearch so that `cargo run` needs no search server.
 //!
 //! German text is lower-cased, folded (ä → a, ß → ss) and stemmed (Snowball German), so "Schulungen"
-//! meets "Schulung" and "Schweissen" meets "Schweißen". Typos are forgiven like Meilisearch does (one
-//! edit from 5 letters, two from 9). Compounds: a separate field holds every suffix of longer words,
+//! meets "Schulung" and "Schweissen" meets "Schweißen". Stop words, synonyms and typo rules (one edit
+//! from 5 letters, two from 9) come from `search-config/courses.json`, the file Meilisearch gets
+//! (see [`super::settings`]). Compounds: a separate field holds every suffix of longer words,
 //! so "Sicherheit" finds "Arbeitssicherheit" and "Labor" finds "Chemielaboranten".
 
 use std::collections::{HashMap, HashSet};
@@ -28,12 +29,12 @@ use tantivy::tokenizer::{
 use tantivy::{DocAddress, Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, Term};
 use uuid::Uuid;
 
-use super::document::{CourseDocuments, OfferingDocument, compound_parts};
+use super::document::{CourseDocuments, DocumentVersion, OfferingDocument, compound_parts};
 use super::query::{
-    CourseHit, Facets, STOP_WORDS, SearchRequest, SearchResults, SearchSort, Suggestion, haversine_km,
-    top_facets,
+    CourseHit, Facets, SearchRequest, SearchResults, SearchSort, Suggestion, haversine_km, top_facets,
 };
-use super::{SearchBackend, SearchError};
+use super::settings::{self, TextSettings, TypoTolerance};
+use super::{PositionStore, SearchBackend, SearchError};
 
 const STEMMED: &str = "de_stemmed";
 const PLAIN: &str = "de_plain";
@@ -71,6 +72,7 @@ struct Fields {
     lat: Field,
     lng: Field,
     updated: Field,
+    version: Field,
 }
 
 fn schema() -> (Schema, Fields) {
@@ -115,6 +117,7 @@ fn schema() -> (Schema, Fields) {
         lat: b.add_f64_field("lat", INDEXED | FAST),
         lng: b.add_f64_field("lng", INDEXED | FAST),
         updated: b.add_i64_field("updated", INDEXED | FAST),
+        version: b.add_i64_field("version", FAST),
     };
     (b.build(), fields)
 }
@@ -139,11 +142,97 @@ fn register_analyzers(index: &Index) {
     );
 }
 
+fn analyze(index: &Index, analyzer: &str, text: &str) -> Vec<String> {
+    let Some(mut analyzer) = index.tokenizers().get(analyzer) else {
+        return Vec::new();
+    };
+    let mut stream = analyzer.token_stream(text);
+    let mut out = Vec::new();
+    while stream.advance() {
+        out.push(stream.token().text.clone());
+    }
+    out
+}
+
+/// A query word: folded (for exact fields and prefixes) and stemmed (for text fields).
+#[derive(Debug, Clone)]
+struct Word {
+    plain: String,
+    stem: String,
+}
+
+/// `search-config/courses.json`'s text settings in the words the analyzers produce, so that "für"
+/// in the file meets "fur" in a query.
+struct Vocabulary {
+    stop_words: HashSet<String>,
+    /// Folded key words and their alternatives, longest key first.
+    synonyms: Vec<(Vec<String>, Vec<Vec<Word>>)>,
+    typos: TypoTolerance,
+}
+
+impl Vocabulary {
+    fn new(index: &Index, settings: TextSettings) -> Self {
+        let stop_words: HashSet<String> =
+            settings.stop_words.iter().flat_map(|w| analyze(index, PLAIN, w)).collect();
+        let mut vocabulary = Self { stop_words, synonyms: Vec::new(), typos: settings.typo_tolerance };
+        let mut synonyms: Vec<(Vec<String>, Vec<Vec<Word>>)> = settings
+            .synonyms
+            .iter()
+            .map(|(key, alternatives)| {
+                let key = vocabulary.words(index, key).into_iter().map(|w| w.plain).collect();
+                let alternatives = alternatives
+                    .iter()
+                    .map(|a| vocabulary.words(index, a))
+                    .filter(|words| !words.is_empty())
+                    .collect();
+                (key, alternatives)
+            })
+            .filter(|(key, _): &(Vec<String>, _)| !key.is_empty())
+            .collect();
+        synonyms.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then_with(|| a.0.cmp(&b.0)));
+        vocabulary.synonyms = synonyms;
+        vocabulary
+    }
+
+    /// The words of `text` that carry meaning.
+    fn words(&self, index: &Index, text: &str) -> Vec<Word> {
+        let plain = analyze(index, PLAIN, text);
+        let stemmed = analyze(index, STEMMED, text);
+        plain
+            .into_iter()
+            .zip(stemmed)
+            .filter(|(p, _)| !self.stop_words.contains(p))
+            .map(|(plain, stem)| Word { plain, stem })
+            .collect()
+    }
+
+    /// How many of `words` a synonym key covers from the start (1 when none does), and its
+    /// alternatives.
+    fn synonyms_at(&self, words: &[Word]) -> (usize, &[Vec<Word>]) {
+        for (key, alternatives) in &self.synonyms {
+            let covers = key.len() <= words.len() && key.iter().zip(words).all(|(k, w)| *k == w.plain);
+            if covers {
+                return (key.len(), alternatives);
+            }
+        }
+        (1, &[])
+    }
+}
+
 /// An open index: the writer (one per process) and a reader reloaded after every commit.
 struct Open {
     index: Index,
     writer: IndexWriter,
     reader: IndexReader,
+    /// The change-log position the last commit recorded (`None`: never filled).
+    position: Option<i64>,
+}
+
+/// What every commit stores with its documents, so that the index knows which changes it holds.
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CommitPayload {
+    change_log_position: i64,
 }
 
 /// The embedded backend; cheap to clone, the work runs on blocking threads.
@@ -155,6 +244,7 @@ pub struct EmbeddedIndex {
 struct Inner {
     dir: PathBuf,
     fields: Fields,
+    vocabulary: Vocabulary,
     /// One writer per process; readers share the reloaded searcher.
     open: Mutex<Open>,
     reader: IndexReader,
@@ -172,7 +262,8 @@ impl EmbeddedIndex {
         let (schema, fields) = schema();
         let index = match Index::open_in_dir(dir) {
             Ok(index) if index.schema() == schema => index,
-            // A missing index, or one of an older schema: start afresh; `reindex` fills it.
+            // A missing index, or one of an older schema: start afresh; it holds no position, so the
+            // worker refills it from the database.
             _ => {
                 std::fs::remove_dir_all(dir).map_err(engine_error)?;
                 std::fs::create_dir_all(dir).map_err(engine_error)?;
@@ -180,10 +271,12 @@ impl EmbeddedIndex {
             }
         };
         let open = open_index(index)?;
+        let vocabulary = Vocabulary::new(&open.index, settings::courses()?);
         Ok(Self {
             inner: Arc::new(Inner {
                 dir: dir.to_path_buf(),
                 fields,
+                vocabulary,
                 reader: open.reader.clone(),
                 index: open.index.clone(),
                 open: Mutex::new(open),
@@ -211,7 +304,29 @@ fn open_index(index: Index) -> Result<Open, SearchError> {
     })?;
     let reader =
         index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into().map_err(engine_error)?;
-    Ok(Open { index, writer, reader })
+    let position = index
+        .load_metas()
+        .map_err(engine_error)?
+        .payload
+        .and_then(|p| serde_json::from_str::<CommitPayload>(&p).ok())
+        .map(|p| p.change_log_position);
+    Ok(Open { index, writer, reader, position })
+}
+
+impl Open {
+    /// Commits the pending operations together with the position they bring the index to.
+    fn commit_at(&mut self, position: Option<i64>) -> Result<(), SearchError> {
+        let position = position.or(self.position);
+        let mut commit = self.writer.prepare_commit().map_err(engine_error)?;
+        if let Some(change_log_position) = position {
+            let payload =
+                serde_json::to_string(&CommitPayload { change_log_position }).map_err(engine_error)?;
+            commit.set_payload(&payload);
+        }
+        commit.commit().map_err(engine_error)?;
+        self.position = position;
+        Ok(())
+    }
 }
 
 impl Inner {
@@ -277,90 +392,102 @@ impl Inner {
         d.add_f64(f.lat, doc.geo.map(|g| g.lat).unwrap_or(f64::NAN));
         d.add_f64(f.lng, doc.geo.map(|g| g.lng).unwrap_or(f64::NAN));
         d.add_i64(f.updated, doc.updated);
+        d.add_i64(f.version, doc.version);
         d
     }
 
     fn analyze(&self, analyzer: &str, text: &str) -> Vec<String> {
-        let Some(mut analyzer) = self.index.tokenizers().get(analyzer) else {
-            return Vec::new();
-        };
-        let mut stream = analyzer.token_stream(text);
-        let mut out = Vec::new();
-        while stream.advance() {
-            out.push(stream.token().text.clone());
-        }
-        out
+        analyze(&self.index, analyzer, text)
     }
 
     fn text_query(&self, text: &str) -> Option<(Box<dyn Query>, Vec<String>)> {
-        let f = &self.fields;
-        let plain: Vec<String> = self.analyze(PLAIN, text);
-        let stemmed: Vec<String> = self.analyze(STEMMED, text);
-        let words: Vec<(String, String)> =
-            plain.into_iter().zip(stemmed).filter(|(p, _)| !STOP_WORDS.contains(&p.as_str())).collect();
+        let words = self.vocabulary.words(&self.index, text);
         if words.is_empty() {
             return None;
         }
         let last = words.len() - 1;
         let mut must: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        for (i, (plain, stem)) in words.iter().enumerate() {
-            let mut any: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-            let typos = match stem.chars().count() {
-                0..=4 => 0,
-                5..=8 => 1,
-                _ => 2,
+        let mut i = 0;
+        while i < words.len() {
+            let (len, alternatives) = self.vocabulary.synonyms_at(&words[i..]);
+            let original: Box<dyn Query> = if len == 1 {
+                self.word_query(&words[i], i == last)
+            } else {
+                let phrase = words[i..i + len].iter().enumerate();
+                Box::new(BooleanQuery::new(
+                    phrase.map(|(k, w)| (Occur::Must, self.word_query(w, i + k == last))).collect(),
+                ))
             };
-            // Typos are forgiven where people look for a course's subject; the long description is
-            // matched exactly (its fuzzy expansion costs most and finds little more).
-            for (field, boost, max_typos) in [
-                (f.title, 6.0, 2),
-                (f.skills_text, 5.0, 2),
-                (f.keywords, 4.0, 1),
-                (f.subtitle, 3.0, 1),
-                (f.provider_name, 2.0, 0),
-                (f.description, 1.0, 0),
-            ] {
-                let typos: u8 = typos.min(max_typos);
-                let term = Term::from_field_text(field, stem);
-                any.push((
-                    Occur::Should,
-                    boosted(TermQuery::new(term.clone(), IndexRecordOption::WithFreqs), boost),
-                ));
-                if typos > 0 {
-                    any.push((Occur::Should, boosted(FuzzyTermQuery::new(term, typos, true), boost * 0.4)));
+            let clause: Box<dyn Query> = if alternatives.is_empty() {
+                original
+            } else {
+                let mut any = vec![(Occur::Should, original)];
+                for phrase in alternatives {
+                    let all = phrase.iter().map(|w| (Occur::Must, self.word_query(w, false))).collect();
+                    any.push((Occur::Should, boosted(BooleanQuery::new(all), 0.8)));
                 }
-            }
+                Box::new(BooleanQuery::new(any))
+            };
+            must.push((Occur::Must, clause));
+            i += len;
+        }
+        let stems = words.into_iter().map(|w| w.stem).collect();
+        Some((Box::new(BooleanQuery::new(must)), stems))
+    }
+
+    /// One query word in any searchable field; `last` may be unfinished (search as you type).
+    fn word_query(&self, word: &Word, last: bool) -> Box<dyn Query> {
+        let f = &self.fields;
+        let (plain, stem) = (&word.plain, &word.stem);
+        let mut any: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        let typos = self.vocabulary.typos.typos_for(stem.chars().count());
+        // Typos are forgiven where people look for a course's subject; the long description is
+        // matched exactly (its fuzzy expansion costs most and finds little more).
+        for (field, boost, max_typos) in [
+            (f.title, 6.0, 2),
+            (f.skills_text, 5.0, 2),
+            (f.keywords, 4.0, 1),
+            (f.subtitle, 3.0, 1),
+            (f.provider_name, 2.0, 0),
+            (f.description, 1.0, 0),
+        ] {
+            let typos: u8 = typos.min(max_typos);
+            let term = Term::from_field_text(field, stem);
             any.push((
                 Occur::Should,
-                boosted(TermQuery::new(Term::from_field_text(f.city, plain), IndexRecordOption::Basic), 2.0),
+                boosted(TermQuery::new(term.clone(), IndexRecordOption::WithFreqs), boost),
             ));
+            if typos > 0 {
+                any.push((Occur::Should, boosted(FuzzyTermQuery::new(term, typos, true), boost * 0.4)));
+            }
+        }
+        any.push((
+            Occur::Should,
+            boosted(TermQuery::new(Term::from_field_text(f.city, plain), IndexRecordOption::Basic), 2.0),
+        ));
+        any.push((
+            Occur::Should,
+            boosted(
+                TermQuery::new(Term::from_field_text(f.postal_code, plain), IndexRecordOption::Basic),
+                2.0,
+            ),
+        ));
+        if plain.chars().count() >= 4 {
+            any.push((
+                Occur::Should,
+                boosted(FuzzyTermQuery::new_prefix(Term::from_field_text(f.parts, plain), 0, true), 1.5),
+            ));
+        }
+        if last && plain.chars().count() >= 2 {
             any.push((
                 Occur::Should,
                 boosted(
-                    TermQuery::new(Term::from_field_text(f.postal_code, plain), IndexRecordOption::Basic),
+                    FuzzyTermQuery::new_prefix(Term::from_field_text(f.title_plain, plain), 0, true),
                     2.0,
                 ),
             ));
-            if plain.chars().count() >= 4 {
-                any.push((
-                    Occur::Should,
-                    boosted(FuzzyTermQuery::new_prefix(Term::from_field_text(f.parts, plain), 0, true), 1.5),
-                ));
-            }
-            if i == last && plain.chars().count() >= 2 {
-                // Search as you type: the last word may be unfinished.
-                any.push((
-                    Occur::Should,
-                    boosted(
-                        FuzzyTermQuery::new_prefix(Term::from_field_text(f.title_plain, plain), 0, true),
-                        2.0,
-                    ),
-                ));
-            }
-            must.push((Occur::Must, Box::new(BooleanQuery::new(any))));
         }
-        let stems = words.into_iter().map(|(_, s)| s).collect();
-        Some((Box::new(BooleanQuery::new(must)), stems))
+        Box::new(BooleanQuery::new(any))
     }
 
     fn filter_queries(&self, request: &SearchRequest) -> Vec<(Occur, Box<dyn Query>)> {
@@ -639,7 +766,7 @@ impl Inner {
         Ok(out)
     }
 
-    fn apply_blocking(&self, changes: &[CourseDocuments]) -> Result<(), SearchError> {
+    fn apply_blocking(&self, changes: &[CourseDocuments], position: Option<i64>) -> Result<(), SearchError> {
         let mut open = self.open.lock().map_err(engine_error)?;
         for change in changes {
             open.writer
@@ -648,12 +775,20 @@ impl Inner {
                 open.writer.add_document(self.to_document(doc)).map_err(engine_error)?;
             }
         }
-        open.writer.commit().map_err(engine_error)?;
+        open.commit_at(position)?;
         open.reader.reload().map_err(engine_error)?;
         Ok(())
     }
 
-    fn rebuild_blocking(&self, documents: &[OfferingDocument]) -> Result<(), SearchError> {
+    fn position_blocking(&self) -> Result<Option<i64>, SearchError> {
+        Ok(self.open.lock().map_err(engine_error)?.position)
+    }
+
+    fn rebuild_blocking(
+        &self,
+        documents: &[OfferingDocument],
+        position: Option<i64>,
+    ) -> Result<(), SearchError> {
         let mut open = self.open.lock().map_err(engine_error)?;
         // No background merges while rebuilding: one could take segments away from the merge into
         // one segment below (seen with ~190 000 documents).
@@ -663,7 +798,7 @@ impl Inner {
             for doc in documents {
                 open.writer.add_document(self.to_document(doc)).map_err(engine_error)?;
             }
-            open.writer.commit().map_err(engine_error)?;
+            open.commit_at(position)?;
             // A rebuilt index is merged into one segment: queries then walk one set of postings.
             let segments = open.index.searchable_segment_ids().map_err(engine_error)?;
             if segments.len() > 1 {
@@ -676,21 +811,33 @@ impl Inner {
         result
     }
 
-    fn document_ids_blocking(&self) -> Result<Vec<String>, SearchError> {
+    fn document_versions_blocking(&self) -> Result<Vec<DocumentVersion>, SearchError> {
         let searcher = self.searcher();
-        let mut ids = Vec::new();
+        let mut out = Vec::new();
         let mut text = String::new();
         for reader in searcher.segment_readers() {
-            let Some(column) = reader.fast_fields().str("id").map_err(engine_error)? else { continue };
+            let ff = reader.fast_fields();
+            let Some(ids) = ff.str("id").map_err(engine_error)? else { continue };
+            let course_hi = ff.u64("courseHi").map_err(engine_error)?;
+            let course_lo = ff.u64("courseLo").map_err(engine_error)?;
+            let version = ff.i64("version").map_err(engine_error)?;
             let alive = reader.alive_bitset();
             for doc in 0..reader.max_doc() {
                 if alive.is_some_and(|bits| !bits.is_alive(doc)) {
                     continue;
                 }
-                ids.extend(columns_strs(&column, doc, &mut text)?);
+                let course = (u128::from(course_hi.first(doc).unwrap_or(0)) << 64)
+                    | u128::from(course_lo.first(doc).unwrap_or(0));
+                for id in columns_strs(&ids, doc, &mut text)? {
+                    out.push(DocumentVersion {
+                        id,
+                        course_id: Uuid::from_u128(course),
+                        version: version.first(doc).unwrap_or(0),
+                    });
+                }
             }
         }
-        Ok(ids)
+        Ok(out)
     }
 }
 
@@ -978,9 +1125,18 @@ impl SearchBackend for EmbeddedIndex {
         "embedded"
     }
 
-    async fn apply(&self, changes: &[CourseDocuments]) -> Result<(), SearchError> {
+    fn position_store(&self) -> PositionStore {
+        PositionStore::Index
+    }
+
+    async fn position(&self) -> Result<Option<i64>, SearchError> {
+        self.blocking(|inner| inner.position_blocking()).await
+    }
+
+    /// The documents and the position commit together: a crash loses both or neither.
+    async fn apply(&self, changes: &[CourseDocuments], position: Option<i64>) -> Result<(), SearchError> {
         let changes = changes.to_vec();
-        self.blocking(move |inner| inner.apply_blocking(&changes)).await
+        self.blocking(move |inner| inner.apply_blocking(&changes, position)).await
     }
 
     async fn search(&self, request: &SearchRequest) -> Result<SearchResults, SearchError> {
@@ -993,13 +1149,17 @@ impl SearchBackend for EmbeddedIndex {
         self.blocking(move |inner| inner.suggest_blocking(&prefix, limit)).await
     }
 
-    async fn document_ids(&self) -> Result<Vec<String>, SearchError> {
-        self.blocking(|inner| inner.document_ids_blocking()).await
+    async fn document_versions(&self) -> Result<Vec<DocumentVersion>, SearchError> {
+        self.blocking(|inner| inner.document_versions_blocking()).await
     }
 
     /// Replaces every document in one commit: searches see the old index until the new one is
     /// complete, so there is no downtime.
-    async fn rebuild(&self, documents: Vec<OfferingDocument>) -> Result<(), SearchError> {
-        self.blocking(move |inner| inner.rebuild_blocking(&documents)).await
+    async fn rebuild(
+        &self,
+        documents: Vec<OfferingDocument>,
+        position: Option<i64>,
+    ) -> Result<(), SearchError> {
+        self.blocking(move |inner| inner.rebuild_blocking(&documents, position)).await
     }
 }

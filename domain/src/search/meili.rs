@@ -13,12 +13,12 @@ use meilisearch_sdk::task_info::TaskInfo;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::document::{CourseDocuments, Geo, OfferingDocument};
+use super::document::{CourseDocuments, DocumentVersion, Geo, OfferingDocument};
 use super::query::{
     CourseHit, Facets, SearchFilter, SearchRequest, SearchResults, SearchSort, Suggestion, haversine_km,
     top_facets,
 };
-use super::{SearchBackend, SearchError};
+use super::{PositionStore, SearchBackend, SearchError};
 
 /// The index settings, as data.
 pub const SETTINGS: &str = include_str!("../../../search-config/courses.json");
@@ -171,13 +171,19 @@ struct HitDoc {
 
 #[async_trait::async_trait]
 impl SearchBackend for MeiliBackend {
+    /// Every instance shares the one index, so its position lives in the database.
+    fn position_store(&self) -> PositionStore {
+        PositionStore::Cursor(format!("meili:{}", self.uid))
+    }
+
     fn name(&self) -> &'static str {
         "meilisearch"
     }
 
     /// Upserts the courses' documents in one task, and deletes only those a course no longer has
     /// (an offering removed, a course archived): a title change is a single task.
-    async fn apply(&self, changes: &[CourseDocuments]) -> Result<(), SearchError> {
+    /// The position is kept in the database (see [`PositionStore::Cursor`]).
+    async fn apply(&self, changes: &[CourseDocuments], _position: Option<i64>) -> Result<(), SearchError> {
         #[derive(Deserialize)]
         struct IdDoc {
             id: String,
@@ -338,22 +344,30 @@ impl SearchBackend for MeiliBackend {
             .collect())
     }
 
-    async fn document_ids(&self) -> Result<Vec<String>, SearchError> {
+    async fn document_versions(&self) -> Result<Vec<DocumentVersion>, SearchError> {
         #[derive(Deserialize)]
-        struct IdDoc {
+        #[serde(rename_all = "camelCase")]
+        struct VersionDoc {
             id: String,
+            course_id: String,
+            #[serde(default)]
+            version: i64,
         }
         let index = self.index();
-        let mut ids = Vec::new();
+        let mut out = Vec::new();
         let mut offset = 0;
         loop {
             let mut query = DocumentsQuery::new(&index);
-            query.with_offset(offset).with_limit(1000).with_fields(["id"]);
-            let page: DocumentsResults<IdDoc> = query.execute().await.map_err(unavailable)?;
+            query.with_offset(offset).with_limit(1000).with_fields(["id", "courseId", "version"]);
+            let page: DocumentsResults<VersionDoc> = query.execute().await.map_err(unavailable)?;
             let n = page.results.len();
-            ids.extend(page.results.into_iter().map(|d| d.id));
+            out.extend(page.results.into_iter().map(|d| DocumentVersion {
+                course_id: Uuid::parse_str(&d.course_id).unwrap_or_default(),
+                id: d.id,
+                version: d.version,
+            }));
             if n < 1000 {
-                return Ok(ids);
+                return Ok(out);
             }
             offset += n;
         }
@@ -361,7 +375,11 @@ impl SearchBackend for MeiliBackend {
 
     /// Builds a fresh index with the settings and all documents, then swaps it in and deletes the
     /// old one: searches never see a partial index.
-    async fn rebuild(&self, documents: Vec<OfferingDocument>) -> Result<(), SearchError> {
+    async fn rebuild(
+        &self,
+        documents: Vec<OfferingDocument>,
+        _position: Option<i64>,
+    ) -> Result<(), SearchError> {
         let staging = format!("{}_rebuild_{}", self.uid, Uuid::now_v7().simple());
         self.prepare_index(&staging).await?;
         let index = self.client.index(&staging);

@@ -1,17 +1,22 @@
-//! Course discovery: documents flow from the database through the transactional outbox into a
-//! search backend — Meilisearch when `MEILI_URL` is set, else the embedded tantivy index.
+//! Course discovery: documents flow from the database through the change log into a search
+//! backend — Meilisearch when `MEILI_URL` is set, else the embedded tantivy index of each instance.
+//! The worker applies the log in order and compares the index with the database at start-up and
+//! periodically, repairing what differs (see [`worker`]).
 
 pub mod document;
 pub mod embedded;
 pub mod meili;
 pub mod outbox;
 pub mod query;
+pub mod settings;
 pub mod worker;
 
 use std::sync::Arc;
 
-use document::{CourseDocuments, OfferingDocument};
+use document::{CourseDocuments, DocumentVersion, OfferingDocument};
 use query::{SearchRequest, SearchResults, Suggestion};
+use sea_orm::DatabaseConnection;
+use uuid::Uuid;
 
 use crate::error::ApiError;
 
@@ -40,19 +45,38 @@ impl From<SearchError> for ApiError {
     }
 }
 
+/// Where an index keeps the change-log position it has applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PositionStore {
+    /// In the index's own commit, with the documents (the embedded index: one per instance).
+    Index,
+    /// In `search_cursor` under this name (a shared index, such as Meilisearch).
+    Cursor(String),
+}
+
 /// What both backends do: the same contract, one test suite.
 #[async_trait::async_trait]
 pub trait SearchBackend: Send + Sync {
     fn name(&self) -> &'static str;
-    /// Replaces each course's documents (none: the course leaves the index).
-    async fn apply(&self, changes: &[CourseDocuments]) -> Result<(), SearchError>;
+    fn position_store(&self) -> PositionStore;
+    /// The position of [`PositionStore::Index`] (`None`: never filled, or a cursor store).
+    async fn position(&self) -> Result<Option<i64>, SearchError> {
+        Ok(None)
+    }
+    /// Replaces each course's documents (none: the course leaves the index); an index that keeps
+    /// its position commits `position` with them (`None`: unchanged).
+    async fn apply(&self, changes: &[CourseDocuments], position: Option<i64>) -> Result<(), SearchError>;
     async fn search(&self, request: &SearchRequest) -> Result<SearchResults, SearchError>;
     /// Course titles starting with `prefix`, for search as you type.
     async fn suggest(&self, prefix: &str, limit: usize) -> Result<Vec<Suggestion>, SearchError>;
-    /// Every document id in the index, for drift checks.
-    async fn document_ids(&self) -> Result<Vec<String>, SearchError>;
-    /// Replaces the whole index without search downtime.
-    async fn rebuild(&self, documents: Vec<OfferingDocument>) -> Result<(), SearchError>;
+    /// Every document in the index with its course and version, for drift checks.
+    async fn document_versions(&self) -> Result<Vec<DocumentVersion>, SearchError>;
+    /// Replaces the whole index without search downtime, at `position` like [`apply`](Self::apply).
+    async fn rebuild(
+        &self,
+        documents: Vec<OfferingDocument>,
+        position: Option<i64>,
+    ) -> Result<(), SearchError>;
 }
 
 pub type Backend = Arc<dyn SearchBackend>;
@@ -84,15 +108,19 @@ pub struct Drift {
     pub index_documents: usize,
     /// Expected from the database, absent from the index.
     pub missing: Vec<String>,
-    /// In the index, but not (or no longer) in the database.
+    /// In both, but the index holds an older (or other) version.
     pub stale: Vec<String>,
-    /// Changes still waiting in the outbox (drift they explain is transient).
+    /// In the index, but not (or no longer) in the database.
+    pub extra: Vec<String>,
+    /// The courses whose documents differ: what a repair rebuilds.
+    pub courses: Vec<Uuid>,
+    /// Changes the index has not applied yet (drift they explain is transient).
     pub pending_changes: u64,
 }
 
 impl Drift {
     pub fn is_clean(&self) -> bool {
-        self.missing.is_empty() && self.stale.is_empty()
+        self.missing.is_empty() && self.stale.is_empty() && self.extra.is_empty()
     }
 }
 
@@ -103,8 +131,12 @@ impl std::fmt::Display for Drift {
             "database: {} documents, index: {} documents",
             self.database_documents, self.index_documents
         )?;
-        writeln!(f, "pending outbox changes: {}", self.pending_changes)?;
-        for (label, ids) in [("missing from the index", &self.missing), ("stale in the index", &self.stale)] {
+        writeln!(f, "changes not yet applied: {}", self.pending_changes)?;
+        for (label, ids) in [
+            ("missing from the index", &self.missing),
+            ("stale in the index (older version)", &self.stale),
+            ("extra in the index", &self.extra),
+        ] {
             writeln!(f, "{label}: {}", ids.len())?;
             for id in ids.iter().take(50) {
                 writeln!(f, "  {id}")?;
@@ -117,52 +149,104 @@ impl std::fmt::Display for Drift {
     }
 }
 
-/// Compares the documents the database implies with those in the index.
-pub async fn check(db: &sea_orm::DatabaseConnection, backend: &dyn SearchBackend) -> anyhow::Result<Drift> {
-    use std::collections::HashSet;
-    let expected: HashSet<String> = worker::all_documents(db)
+/// The change-log position `backend` has applied (`None`: never filled).
+pub async fn applied_position(
+    db: &DatabaseConnection,
+    backend: &dyn SearchBackend,
+) -> anyhow::Result<Option<i64>> {
+    match backend.position_store() {
+        PositionStore::Index => backend.position().await.map_err(|e| anyhow::anyhow!("{e}")),
+        PositionStore::Cursor(name) => {
+            outbox::cursor(db, &name).await.map_err(|e| anyhow::anyhow!("{}", e.message()))
+        }
+    }
+}
+
+/// Compares the documents the database implies (ids and versions) with those in the index.
+pub async fn check(db: &DatabaseConnection, backend: &dyn SearchBackend) -> anyhow::Result<Drift> {
+    use std::collections::{BTreeSet, HashMap};
+    let expected: HashMap<String, DocumentVersion> = document::expected_versions(db)
         .await
         .map_err(|e| anyhow::anyhow!("{}", e.message()))?
         .into_iter()
-        .map(|d| d.id)
+        .map(|d| (d.id.clone(), d))
         .collect();
-    let actual: HashSet<String> =
-        backend.document_ids().await.map_err(|e| anyhow::anyhow!("{e}"))?.into_iter().collect();
-    let mut missing: Vec<String> = expected.difference(&actual).cloned().collect();
-    let mut stale: Vec<String> = actual.difference(&expected).cloned().collect();
-    missing.sort();
-    stale.sort();
-    let pending = outbox::lag(db).await.map(|l| l.pending).unwrap_or(0);
-    Ok(Drift {
-        database_documents: expected.len(),
-        index_documents: actual.len(),
-        missing,
-        stale,
-        pending_changes: pending,
-    })
+    let actual: HashMap<String, DocumentVersion> = backend
+        .document_versions()
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .into_iter()
+        .map(|d| (d.id.clone(), d))
+        .collect();
+    let mut drift =
+        Drift { database_documents: expected.len(), index_documents: actual.len(), ..Drift::default() };
+    let mut courses = BTreeSet::new();
+    for (id, want) in &expected {
+        match actual.get(id) {
+            None => drift.missing.push(id.clone()),
+            Some(have) if have != want => {
+                drift.stale.push(id.clone());
+                courses.insert(have.course_id);
+            }
+            Some(_) => continue,
+        }
+        courses.insert(want.course_id);
+    }
+    for (id, have) in &actual {
+        if !expected.contains_key(id) {
+            drift.extra.push(id.clone());
+            courses.insert(have.course_id);
+        }
+    }
+    drift.missing.sort();
+    drift.stale.sort();
+    drift.extra.sort();
+    drift.courses = courses.into_iter().collect();
+    let position = applied_position(db, backend).await?.unwrap_or(0);
+    drift.pending_changes = outbox::lag(db, position).await.map(|l| l.pending).unwrap_or(0);
+    Ok(drift)
 }
 
-/// A new or emptied index (first start, or an embedded index rebuilt after a schema change) gets every
-/// published course queued, so it fills without a manual `reindex`.
-pub async fn fill_if_empty(
-    db: &sea_orm::DatabaseConnection,
+/// Rebuilds `courses`' documents from the database's current state, in batches, each searchable
+/// as soon as it is committed. The position stays: what the log holds is applied as usual.
+pub async fn repair(
+    db: &DatabaseConnection,
     backend: &dyn SearchBackend,
-) -> anyhow::Result<()> {
+    courses: &[Uuid],
+) -> anyhow::Result<usize> {
+    for chunk in courses.chunks(REPAIR_BATCH) {
+        let documents = document::build(db, chunk).await.map_err(|e| anyhow::anyhow!("{}", e.message()))?;
+        backend.apply(&documents, None).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+    Ok(courses.len())
+}
+
+/// Courses per commit of a repair or refill: small enough that an empty index answers searches
+/// while it fills.
+pub const REPAIR_BATCH: usize = 500;
+
+/// Refills an index that holds no position, or one the log was pruned past: every published course
+/// and every course the index holds is rebuilt, then `position` (the log's head read before) is
+/// recorded. Searches answer from the documents committed so far.
+pub async fn refill(
+    db: &DatabaseConnection,
+    backend: &dyn SearchBackend,
+    position: i64,
+) -> anyhow::Result<usize> {
     use entity::course::{self, CourseStatus};
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
-    if !backend.document_ids().await.map_err(|e| anyhow::anyhow!("{e}"))?.is_empty() {
-        return Ok(());
-    }
-    let published: Vec<uuid::Uuid> = course::Entity::find()
+    let mut courses: Vec<Uuid> = course::Entity::find()
         .select_only()
         .column(course::Column::Id)
         .filter(course::Column::Status.eq(CourseStatus::Published))
         .into_tuple()
         .all(db)
         .await?;
-    if !published.is_empty() {
-        tracing::info!(courses = published.len(), "search index is empty: queueing every published course");
-        outbox::enqueue(db, published).await.map_err(|e| anyhow::anyhow!("{}", e.message()))?;
-    }
-    Ok(())
+    let indexed = backend.document_versions().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    courses.extend(indexed.into_iter().map(|d| d.course_id));
+    courses.sort();
+    courses.dedup();
+    let repaired = repair(db, backend, &courses).await?;
+    backend.apply(&[], Some(position)).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(repaired)
 }

@@ -1,33 +1,34 @@
-//! The outbox side of indexing: writes enqueue course ids in their own transaction; the worker claims
-//! rows with a lease, and completes or reschedules them.
+//! The search change log: writes append course ids in their own transaction; every index reads the
+//! changes after the position it has applied, in order. Nothing is claimed, so every embedded index
+//! sees every change, and a lost index replays from where it stands.
 
-use chrono::{DateTime, Duration, Utc};
-use entity::{course, search_outbox as outbox};
-use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType, Query};
+use chrono::{Duration, Utc};
+use entity::{course, search_change as change, search_cursor as cursor};
+use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use uuid::Uuid;
 
-use crate::db;
 use crate::error::ApiResult;
+
+/// How long a gap in `seq` is waited for: on PostgreSQL a transaction may take its number before
+/// an earlier-numbered one commits. A gap older than this was a rollback.
+pub const GAP_WAIT: Duration = Duration::seconds(3);
 
 /// Records that these courses' search documents must be rebuilt. Call inside the write's transaction.
 pub async fn enqueue(db: &impl ConnectionTrait, course_ids: impl IntoIterator<Item = Uuid>) -> ApiResult<()> {
     let now = Utc::now();
-    let rows: Vec<outbox::ActiveModel> = course_ids
+    let rows: Vec<change::ActiveModel> = course_ids
         .into_iter()
-        .map(|course_id| outbox::ActiveModel {
+        .map(|course_id| change::ActiveModel {
             course_id: Set(course_id),
             created_at: Set(now),
-            available_at: Set(now),
-            attempts: Set(0),
             ..Default::default()
         })
         .collect();
     for chunk in rows.chunks(500) {
-        outbox::Entity::insert_many(chunk.to_vec()).exec(db).await?;
+        change::Entity::insert_many(chunk.to_vec()).exec(db).await?;
     }
     Ok(())
 }
@@ -44,128 +45,107 @@ pub async fn enqueue_provider(db: &impl ConnectionTrait, provider_id: Uuid) -> A
     enqueue(db, ids).await
 }
 
-/// Claims up to `limit` due rows for `worker` for `lease`. Rows of a course another worker holds are
-/// left alone, so two workers never index the same course at once and an older state cannot
-/// overwrite a newer one. On PostgreSQL the claim takes a transaction-scoped advisory lock and
-/// `FOR UPDATE SKIP LOCKED`, so several instances claim disjoint batches.
-pub async fn claim(
-    db: &DatabaseConnection,
-    worker: &str,
-    limit: u64,
-    lease: Duration,
-) -> ApiResult<Vec<outbox::Model>> {
-    // Idle polls only read: on SQLite a write transaction would take the single write lock.
-    let pending = outbox::Entity::find()
-        .filter(outbox::Column::ProcessedAt.is_null())
-        .filter(outbox::Column::AvailableAt.lte(Utc::now()))
+/// The newest change's `seq` (0 for an empty log).
+pub async fn head(db: &impl ConnectionTrait) -> ApiResult<i64> {
+    let newest: Option<i64> = change::Entity::find()
+        .select_only()
+        .column(change::Column::Seq)
+        .order_by_desc(change::Column::Seq)
+        .into_tuple()
         .one(db)
         .await?;
-    if pending.is_none() {
-        return Ok(Vec::new());
-    }
-    let txn = db::begin_write(db).await?;
-    let postgres = db.get_database_backend() == DatabaseBackend::Postgres;
-    if postgres {
-        txn.execute_unprepared("SELECT pg_advisory_xact_lock(7317001)").await?;
-    }
-    let now = Utc::now();
-    let held = Query::select()
-        .column(outbox::Column::CourseId)
-        .from(outbox::Entity)
-        .and_where(outbox::Column::ProcessedAt.is_null())
-        .and_where(outbox::Column::ClaimedUntil.gt(now))
-        .to_owned();
-    let mut select = outbox::Entity::find()
-        .filter(outbox::Column::ProcessedAt.is_null())
-        .filter(outbox::Column::AvailableAt.lte(now))
-        .filter(
-            Condition::any()
-                .add(outbox::Column::ClaimedUntil.is_null())
-                .add(outbox::Column::ClaimedUntil.lte(now)),
-        )
-        .filter(outbox::Column::CourseId.not_in_subquery(held))
-        .order_by_asc(outbox::Column::Id)
-        .limit(limit);
-    if postgres {
-        select = select.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
-    }
-    let rows = select.all(&txn).await?;
-    if !rows.is_empty() {
-        outbox::Entity::update_many()
-            .col_expr(outbox::Column::ClaimedBy, Expr::value(worker.to_owned()))
-            .col_expr(outbox::Column::ClaimedUntil, Expr::value(now + lease))
-            .filter(outbox::Column::Id.is_in(rows.iter().map(|r| r.id)))
-            .exec(&txn)
-            .await?;
-    }
-    txn.commit().await?;
-    Ok(rows)
+    Ok(newest.unwrap_or(0))
 }
 
-/// Marks claimed rows processed.
-pub async fn complete(db: &DatabaseConnection, worker: &str, ids: &[i64]) -> ApiResult<()> {
-    for chunk in ids.chunks(500) {
-        outbox::Entity::update_many()
-            .col_expr(outbox::Column::ProcessedAt, Expr::value(Utc::now()))
-            .col_expr(outbox::Column::ClaimedUntil, Expr::value(Option::<DateTime<Utc>>::None))
-            .filter(outbox::Column::Id.is_in(chunk.iter().copied()))
-            .filter(outbox::Column::ClaimedBy.eq(worker))
-            .exec(db)
-            .await?;
-    }
-    Ok(())
+/// The oldest change still kept, when any.
+pub async fn oldest(db: &impl ConnectionTrait) -> ApiResult<Option<i64>> {
+    Ok(change::Entity::find()
+        .select_only()
+        .column(change::Column::Seq)
+        .order_by_asc(change::Column::Seq)
+        .into_tuple()
+        .one(db)
+        .await?)
 }
 
-/// Releases claimed rows for a later attempt, backing off exponentially (1 s, 2 s, 4 s … 60 s).
-pub async fn retry_later(
-    db: &DatabaseConnection,
-    worker: &str,
-    rows: &[outbox::Model],
-    error: &str,
-) -> ApiResult<Duration> {
-    let attempts = rows.iter().map(|r| r.attempts).max().unwrap_or(0) + 1;
-    let backoff = Duration::seconds(1_i64 << attempts.clamp(0, 6)).min(Duration::seconds(60));
-    let error: String = error.chars().take(1000).collect();
-    for chunk in rows.chunks(500) {
-        outbox::Entity::update_many()
-            .col_expr(outbox::Column::Attempts, Expr::col(outbox::Column::Attempts).add(1))
-            .col_expr(outbox::Column::AvailableAt, Expr::value(Utc::now() + backoff))
-            .col_expr(outbox::Column::LastError, Expr::value(error.clone()))
-            .col_expr(outbox::Column::ClaimedUntil, Expr::value(Option::<DateTime<Utc>>::None))
-            .filter(outbox::Column::Id.is_in(chunk.iter().map(|r| r.id)))
-            // A worker whose lease ran out must not release rows another worker holds now.
-            .filter(outbox::Column::ClaimedBy.eq(worker))
-            .exec(db)
-            .await?;
-    }
-    Ok(backoff)
+/// Whether an index at `position` can catch up from the log: it has not been pruned past it. Prune
+/// keeps the newest change, so an empty log was never written.
+pub async fn can_replay_from(db: &impl ConnectionTrait, position: i64) -> ApiResult<bool> {
+    Ok(oldest(db).await?.is_none_or(|oldest| oldest <= position + 1))
 }
 
-/// Pending rows and the age of the oldest: the outbox lag.
+/// Up to `limit` changes after `position`, stopping at a gap younger than [`GAP_WAIT`]: the change
+/// with the missing number may still commit, and must not be passed over.
+pub async fn after(db: &impl ConnectionTrait, position: i64, limit: u64) -> ApiResult<Vec<change::Model>> {
+    let rows = change::Entity::find()
+        .filter(change::Column::Seq.gt(position))
+        .order_by_asc(change::Column::Seq)
+        .limit(limit)
+        .all(db)
+        .await?;
+    let settled = Utc::now() - GAP_WAIT;
+    let mut expected = position + 1;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        if row.seq != expected && row.created_at > settled {
+            break;
+        }
+        expected = row.seq + 1;
+        out.push(row);
+    }
+    Ok(out)
+}
+
+/// Changes after `position` and the age of the oldest: how far an index lags.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Lag {
+    pub head: i64,
     pub pending: u64,
     pub oldest_pending_secs: f64,
 }
 
-pub async fn lag(db: &DatabaseConnection) -> ApiResult<Lag> {
-    let pending = outbox::Entity::find().filter(outbox::Column::ProcessedAt.is_null()).count(db).await?;
-    let oldest = outbox::Entity::find()
-        .filter(outbox::Column::ProcessedAt.is_null())
-        .order_by_asc(outbox::Column::Id)
+pub async fn lag(db: &impl ConnectionTrait, position: i64) -> ApiResult<Lag> {
+    let head = head(db).await?;
+    let pending = change::Entity::find().filter(change::Column::Seq.gt(position)).count(db).await?;
+    let oldest = change::Entity::find()
+        .filter(change::Column::Seq.gt(position))
+        .order_by_asc(change::Column::Seq)
         .one(db)
         .await?;
     let oldest_pending_secs = oldest
         .map(|o| Ord::max((Utc::now() - o.created_at).num_milliseconds(), 0) as f64 / 1000.0)
         .unwrap_or(0.0);
-    Ok(Lag { pending, oldest_pending_secs })
+    Ok(Lag { head, pending, oldest_pending_secs })
 }
 
-/// Deletes processed rows older than a day.
-pub async fn prune(db: &DatabaseConnection) -> ApiResult<u64> {
-    let result = outbox::Entity::delete_many()
-        .filter(outbox::Column::ProcessedAt.lt(Utc::now() - Duration::days(1)))
+/// Deletes changes older than `retention`, always keeping the newest, so `seq` never restarts.
+pub async fn prune(db: &impl ConnectionTrait, retention: Duration) -> ApiResult<u64> {
+    let head = head(db).await?;
+    let result = change::Entity::delete_many()
+        .filter(change::Column::CreatedAt.lt(Utc::now() - retention))
+        .filter(change::Column::Seq.lt(head))
         .exec(db)
         .await?;
     Ok(result.rows_affected)
+}
+
+/// The position a shared index has applied (`None`: never filled).
+pub async fn cursor(db: &impl ConnectionTrait, name: &str) -> ApiResult<Option<i64>> {
+    Ok(cursor::Entity::find_by_id(name.to_owned()).one(db).await?.map(|c| c.position))
+}
+
+pub async fn set_cursor(db: &impl ConnectionTrait, name: &str, position: i64) -> ApiResult<()> {
+    cursor::Entity::insert(cursor::ActiveModel {
+        name: Set(name.to_owned()),
+        position: Set(position),
+        updated_at: Set(Utc::now()),
+    })
+    .on_conflict(
+        OnConflict::column(cursor::Column::Name)
+            .update_columns([cursor::Column::Position, cursor::Column::UpdatedAt])
+            .to_owned(),
+    )
+    .exec(db)
+    .await?;
+    Ok(())
 }

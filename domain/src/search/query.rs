@@ -107,13 +107,6 @@ pub fn haversine_km(a_lat: f64, a_lng: f64, b_lat: f64, b_lng: f64) -> f64 {
     2.0 * 6371.0 * h.sqrt().asin()
 }
 
-/// German words that carry no meaning in a search (also in `search-config/`).
-pub const STOP_WORDS: &[&str] = &[
-    "der", "die", "das", "den", "dem", "des", "ein", "eine", "einer", "eines", "einem", "einen", "und",
-    "oder", "fur", "fuer", "für", "mit", "von", "vom", "zum", "zur", "im", "in", "am", "an", "auf", "aus",
-    "bei", "zu", "als", "nach", "uber", "über", "ueber", "ist", "sind", "wie", "auch", "sowie",
-];
-
 /// Sorts facet counts by count, then value, keeping the top `limit`.
 pub fn top_facets(counts: std::collections::HashMap<String, usize>, limit: usize) -> Vec<(String, usize)> {
     let mut list: Vec<(String, usize)> = counts.into_iter().collect();

@@ -1,35 +1,80 @@
-//! The indexing worker: drains the outbox in batches into the search backend, retrying with backoff
-//! while the engine is down. Any number of instances may run it (see [`outbox::claim`]).
+//! The indexing worker: applies the change log to the search index in order, and compares the index
+//! with the database at start-up and periodically, repairing what differs.
+//!
+//! An embedded index is one per instance: each instance's worker applies every change to its own
+//! index and commits the position with the documents. The Meilisearch index is shared: one worker
+//! at a time (a PostgreSQL advisory lock, released at once when its instance dies) advances the
+//! position kept in `search_cursor`, rebuilding documents from the database's current state, so an
+//! older state never overwrites a newer one.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use sea_orm::DatabaseConnection;
+use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, Statement, TransactionTrait};
 use tokio::sync::Notify;
 use uuid::Uuid;
 
-use super::{Backend, document, outbox};
-use crate::error::ApiResult;
+use super::{Backend, PositionStore, document, outbox};
+use crate::config::SearchSettings;
+use crate::error::{ApiError, ApiResult};
 use crate::outage::OutageLog;
 use crate::shutdown::Stop;
 
-/// Documents per batch at most.
+/// Changes per batch at most.
 pub const BATCH: u64 = 1000;
-/// How often an idle worker looks for work: a change another instance made waits at most this long
-/// before its batch starts (well inside the 250 ms batching window); this instance's mutations wake
-/// it at once.
+/// How often an idle worker looks for work: a change another instance made waits at most this long;
+/// this instance's mutations wake it at once.
 pub const POLL: Duration = Duration::from_millis(100);
-const LEASE_SECS: i64 = 60;
+/// A batch the engine has not finished by then counts as failed and is retried.
+const APPLY_TIMEOUT: Duration = Duration::from_secs(45);
 
-/// What the worker last saw, for `/readyz` and logs.
-#[derive(Debug, Default)]
+/// What the worker last saw, for `/readyz`, `/metrics` and logs.
+#[derive(Debug)]
 pub struct IndexingStats {
     /// Milliseconds from the oldest change of the last batch being committed to it being searchable.
     pub last_time_to_search_ms: AtomicU64,
     pub batches: AtomicU64,
     pub failures: AtomicU64,
+    /// The change-log position the index has applied (-1: not known yet, or never filled).
+    pub position: AtomicI64,
+    /// Comparisons of the index with the database so far.
+    pub checks: AtomicU64,
+    /// The last comparison's drift, before it was repaired.
+    pub drift_missing: AtomicU64,
+    pub drift_stale: AtomicU64,
+    pub drift_extra: AtomicU64,
+    /// Comparisons that found drift and repaired it, and the courses rebuilt by them.
+    pub repairs: AtomicU64,
+    pub repaired_courses: AtomicU64,
+    /// Full refills of an index without a usable position (new, lost, or behind the retention).
+    pub refills: AtomicU64,
+}
+
+impl Default for IndexingStats {
+    fn default() -> Self {
+        Self {
+            last_time_to_search_ms: AtomicU64::new(0),
+            batches: AtomicU64::new(0),
+            failures: AtomicU64::new(0),
+            position: AtomicI64::new(-1),
+            checks: AtomicU64::new(0),
+            drift_missing: AtomicU64::new(0),
+            drift_stale: AtomicU64::new(0),
+            drift_extra: AtomicU64::new(0),
+            repairs: AtomicU64::new(0),
+            repaired_courses: AtomicU64::new(0),
+            refills: AtomicU64::new(0),
+        }
+    }
+}
+
+impl IndexingStats {
+    /// The applied position, when known.
+    pub fn position(&self) -> Option<i64> {
+        Some(self.position.load(Ordering::Relaxed)).filter(|p| *p >= 0)
+    }
 }
 
 pub struct Worker {
@@ -39,7 +84,20 @@ pub struct Worker {
     /// Woken after this instance's mutations, so that their changes need not wait for the poll.
     pub wake: Arc<Notify>,
     pub id: String,
+    retention: chrono::Duration,
+    /// `None`: no comparisons with the database.
+    check_interval: Option<Duration>,
+    failures_in_row: AtomicU32,
     outage: OutageLog,
+}
+
+/// What one step did.
+#[derive(Debug, Clone, Copy, Default)]
+struct Step {
+    /// Changes applied, or courses refilled.
+    applied: usize,
+    /// Whether the index was compared with the database (a shared index: only by the lock holder).
+    checked: bool,
 }
 
 impl Worker {
@@ -49,22 +107,43 @@ impl Worker {
         stats: Arc<IndexingStats>,
         wake: Arc<Notify>,
     ) -> Self {
+        Self::with_settings(db, backend, stats, wake, &SearchSettings::default())
+    }
+
+    pub fn with_settings(
+        db: DatabaseConnection,
+        backend: Backend,
+        stats: Arc<IndexingStats>,
+        wake: Arc<Notify>,
+        settings: &SearchSettings,
+    ) -> Self {
         Self {
             db,
             backend,
             stats,
             wake,
             id: format!("worker-{}", Uuid::now_v7().simple()),
+            retention: chrono::Duration::hours(settings.change_retention_hours as i64),
+            check_interval: (settings.check_interval_secs > 0)
+                .then(|| Duration::from_secs(settings.check_interval_secs)),
+            failures_in_row: AtomicU32::new(0),
             outage: OutageLog::new("search indexing"),
         }
     }
 
-    /// Runs until `stop` fires; a batch in hand is finished first.
+    /// Runs until `stop` fires; a batch in hand is finished first. The first comparison with the
+    /// database runs once the index has caught up with the log.
     pub async fn run(self, mut stop: Stop) {
-        let mut pruned_at = std::time::Instant::now();
+        let mut next_check = self.check_interval.map(|_| Instant::now());
+        let mut pruned_at: Option<Instant> = None;
         while !stop.is_stopping() {
-            let stopping = match self.drain_once().await {
-                Ok(0) => {
+            let check_due = next_check.is_some_and(|at| Instant::now() >= at);
+            let step = self.step(check_due).await;
+            if let (Ok(Step { checked: true, .. }), Some(interval)) = (step, self.check_interval) {
+                next_check = Some(Instant::now() + interval);
+            }
+            let stopping = match step {
+                Ok(Step { applied: 0, .. }) => {
                     tokio::select! {
                         stopping = stop.sleep(POLL) => stopping,
                         _ = self.wake.notified() => false,
@@ -76,81 +155,184 @@ impl Worker {
             if stopping {
                 break;
             }
-            if pruned_at.elapsed() > Duration::from_secs(3600) {
-                pruned_at = std::time::Instant::now();
-                if let Err(e) = outbox::prune(&self.db).await {
-                    tracing::warn!(error = ?e, "pruning the search outbox failed");
+            if pruned_at.is_none_or(|at| at.elapsed() > Duration::from_secs(3600)) {
+                pruned_at = Some(Instant::now());
+                match outbox::prune(&self.db, self.retention).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(changes = n, "pruned the search change log"),
+                    Err(e) => tracing::warn!(error = ?e, "pruning the search change log failed"),
                 }
             }
         }
     }
 
-    /// Processes one batch; returns how many outbox rows it completed, or how long to wait after a
-    /// failure.
+    /// Applies one batch of changes; returns how many, or how long to wait after a failure.
     pub async fn drain_once(&self) -> Result<usize, Duration> {
-        let rows = match outbox::claim(&self.db, &self.id, BATCH, chrono::Duration::seconds(LEASE_SECS)).await
-        {
-            Ok(rows) => rows,
-            Err(e) => {
-                self.outage.failed("claiming search outbox rows", &e);
-                return Err(Duration::from_secs(1));
-            }
+        self.step(false).await.map(|s| s.applied)
+    }
+
+    async fn step(&self, check: bool) -> Result<Step, Duration> {
+        let result = match self.backend.position_store() {
+            PositionStore::Index => self.step_own(check).await,
+            PositionStore::Cursor(name) => self.step_shared(&name, check).await,
         };
-        self.outage.succeeded();
-        if rows.is_empty() {
-            return Ok(0);
-        }
-        let mut course_ids: Vec<Uuid> = rows.iter().map(|r| r.course_id).collect();
-        course_ids.sort();
-        course_ids.dedup();
-        let result = self.index(&course_ids).await;
         match result {
-            Ok(()) => {
-                let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-                if let Err(e) = outbox::complete(&self.db, &self.id, &ids).await {
-                    tracing::warn!(error = ?e, "marking search outbox rows done failed; they will be indexed again");
-                }
-                let oldest = rows.iter().map(|r| r.created_at).min().unwrap_or_else(Utc::now);
-                let tts = (Utc::now() - oldest).num_milliseconds().max(0) as u64;
-                self.stats.last_time_to_search_ms.store(tts, Ordering::Relaxed);
-                self.stats.batches.fetch_add(1, Ordering::Relaxed);
-                tracing::info!(
-                    backend = self.backend.name(),
-                    changes = rows.len(),
-                    courses = course_ids.len(),
-                    time_to_search_ms = tts,
-                    "search index updated"
-                );
-                Ok(rows.len())
+            Ok(step) => {
+                self.outage.succeeded();
+                self.failures_in_row.store(0, Ordering::Relaxed);
+                Ok(step)
             }
             Err(message) => {
                 self.stats.failures.fetch_add(1, Ordering::Relaxed);
-                let backoff = outbox::retry_later(&self.db, &self.id, &rows, &message)
-                    .await
-                    .unwrap_or(chrono::Duration::seconds(5));
-                tracing::warn!(
+                let failures = self.failures_in_row.fetch_add(1, Ordering::Relaxed).min(6);
+                let wait = (Duration::from_millis(200) * 2_u32.pow(failures)).min(Duration::from_secs(10));
+                self.outage.failed("updating the search index", &ApiError::Unavailable(message.clone()));
+                tracing::debug!(
                     backend = self.backend.name(),
                     error = %message,
-                    retry_in_secs = backoff.num_seconds(),
-                    "search index update failed; changes kept in the outbox"
+                    retry_in_ms = wait.as_millis() as u64,
+                    "search index update failed; the changes stay in the log"
                 );
-                Err(Duration::from_millis(200))
+                Err(wait)
             }
         }
     }
 
-    /// Bounded well inside the lease, so a slow engine cannot make two workers hold one course.
-    async fn index(&self, course_ids: &[Uuid]) -> Result<(), String> {
-        let docs = document::build(&self.db, course_ids).await.map_err(|e| format!("{e:?}"))?;
-        let deadline = Duration::from_secs((LEASE_SECS as u64) * 3 / 4);
-        match tokio::time::timeout(deadline, self.backend.apply(&docs)).await {
-            Ok(result) => result.map_err(|e| e.to_string()),
-            Err(_) => Err(format!("the search engine did not finish within {deadline:?}")),
+    /// This instance's own index: its commit holds the position.
+    async fn step_own(&self, check: bool) -> Result<Step, String> {
+        let position = self.backend.position().await.map_err(|e| e.to_string())?;
+        let (applied, position) = self.advance(&self.db, position).await?;
+        let checked = check && applied == 0;
+        if checked {
+            self.check_and_repair().await?;
         }
+        self.stats.position.store(position, Ordering::Relaxed);
+        Ok(Step { applied, checked })
+    }
+
+    /// The shared index: whoever holds the lock advances the cursor; the others wait their turn.
+    async fn step_shared(&self, name: &str, check: bool) -> Result<Step, String> {
+        let txn = self.db.begin().await.map_err(|e| e.to_string())?;
+        if self.db.get_database_backend() == DatabaseBackend::Postgres {
+            let locked = txn
+                .query_one_raw(Statement::from_sql_and_values(
+                    DatabaseBackend::Postgres,
+                    "SELECT pg_try_advisory_xact_lock(7317002, hashtext($1)) AS locked",
+                    [name.into()],
+                ))
+                .await
+                .map_err(|e| e.to_string())?
+                .map(|row| row.try_get::<bool>("", "locked"))
+                .transpose()
+                .map_err(|e| e.to_string())?
+                .unwrap_or(false);
+            if !locked {
+                return Ok(Step::default());
+            }
+        }
+        let position = outbox::cursor(&txn, name).await.map_err(|e| format!("{e:?}"))?;
+        let (applied, position) = self.advance(&txn, position).await?;
+        let checked = check && applied == 0;
+        if checked {
+            self.check_and_repair().await?;
+        }
+        outbox::set_cursor(&txn, name, position).await.map_err(|e| format!("{e:?}"))?;
+        txn.commit().await.map_err(|e| e.to_string())?;
+        self.stats.position.store(position, Ordering::Relaxed);
+        Ok(Step { applied, checked })
+    }
+
+    /// Brings the index from `position` towards the log's head: the next batch of changes, or a
+    /// refill when the index has no position or the log was pruned past it. Returns what was applied
+    /// and the new position.
+    async fn advance(
+        &self,
+        log: &impl ConnectionTrait,
+        position: Option<i64>,
+    ) -> Result<(usize, i64), String> {
+        let replayable = match position {
+            Some(p) => outbox::can_replay_from(log, p).await.map_err(|e| format!("{e:?}"))?,
+            None => false,
+        };
+        let Some(position) = position.filter(|_| replayable) else {
+            return self.refill(log).await;
+        };
+        let changes = outbox::after(log, position, BATCH).await.map_err(|e| format!("{e:?}"))?;
+        let Some(last) = changes.last().map(|c| c.seq) else {
+            return Ok((0, position));
+        };
+        let mut course_ids: Vec<Uuid> = changes.iter().map(|c| c.course_id).collect();
+        course_ids.sort();
+        course_ids.dedup();
+        let docs = document::build(&self.db, &course_ids).await.map_err(|e| format!("{e:?}"))?;
+        match tokio::time::timeout(APPLY_TIMEOUT, self.backend.apply(&docs, Some(last))).await {
+            Ok(result) => result.map_err(|e| e.to_string())?,
+            Err(_) => return Err(format!("the search engine did not finish within {APPLY_TIMEOUT:?}")),
+        }
+        let oldest = changes.iter().map(|c| c.created_at).min().unwrap_or_else(Utc::now);
+        let tts = (Utc::now() - oldest).num_milliseconds().max(0) as u64;
+        self.stats.last_time_to_search_ms.store(tts, Ordering::Relaxed);
+        self.stats.batches.fetch_add(1, Ordering::Relaxed);
+        tracing::info!(
+            backend = self.backend.name(),
+            changes = changes.len(),
+            courses = course_ids.len(),
+            position = last,
+            time_to_search_ms = tts,
+            "search index updated"
+        );
+        Ok((changes.len(), last))
+    }
+
+    async fn refill(&self, log: &impl ConnectionTrait) -> Result<(usize, i64), String> {
+        let head = outbox::head(log).await.map_err(|e| format!("{e:?}"))?;
+        let started = Instant::now();
+        tracing::info!(
+            backend = self.backend.name(),
+            position = head,
+            "search index has no usable position: refilling it"
+        );
+        let courses =
+            super::refill(&self.db, self.backend.as_ref(), head).await.map_err(|e| e.to_string())?;
+        self.stats.refills.fetch_add(1, Ordering::Relaxed);
+        tracing::info!(
+            backend = self.backend.name(),
+            courses,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "search index refilled"
+        );
+        Ok((courses.max(1), head))
+    }
+
+    /// Compares the index with the database and rebuilds the courses that differ.
+    async fn check_and_repair(&self) -> Result<(), String> {
+        let drift = super::check(&self.db, self.backend.as_ref()).await.map_err(|e| e.to_string())?;
+        let stats = &self.stats;
+        stats.checks.fetch_add(1, Ordering::Relaxed);
+        stats.drift_missing.store(drift.missing.len() as u64, Ordering::Relaxed);
+        stats.drift_stale.store(drift.stale.len() as u64, Ordering::Relaxed);
+        stats.drift_extra.store(drift.extra.len() as u64, Ordering::Relaxed);
+        if drift.is_clean() {
+            return Ok(());
+        }
+        tracing::warn!(
+            backend = self.backend.name(),
+            missing = drift.missing.len(),
+            stale = drift.stale.len(),
+            extra = drift.extra.len(),
+            courses = drift.courses.len(),
+            "search index drifted from the database: repairing"
+        );
+        let repaired = super::repair(&self.db, self.backend.as_ref(), &drift.courses)
+            .await
+            .map_err(|e| e.to_string())?;
+        stats.repairs.fetch_add(1, Ordering::Relaxed);
+        stats.repaired_courses.fetch_add(repaired as u64, Ordering::Relaxed);
+        Ok(())
     }
 }
 
-/// Builds every published course's documents, for `reindex` and `search-check`.
+/// Builds every published course's documents, for `reindex` and benchmarks.
 pub async fn all_documents(db: &DatabaseConnection) -> ApiResult<Vec<document::OfferingDocument>> {
     use entity::course::{self, CourseStatus};
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
