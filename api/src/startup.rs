@@ -14,7 +14,6 @@ use actix_web::{App, HttpMessage, HttpResponse, HttpServer, web};
 use anyhow::Context;
 use futures_util::FutureExt;
 use sea_orm::DatabaseConnection;
-use secrecy::ExposeSecret;
 use serde_json::json;
 use tokio::sync::Notify;
 use tracing_actix_web::{RequestId, TracingLogger};
@@ -113,7 +112,7 @@ impl Application {
                 .map_err(|e| anyhow::anyhow!("building the webhook client: {}", e.message()))?;
             workers.push(tokio::spawn(sender.run(shutdown.stop_signal())));
         }
-        let reads = Reads::new(db.clone(), settings.database_url().expose_secret());
+        let reads = Reads::configured(db.clone(), &settings);
         let state = AppState {
             db,
             reads,
