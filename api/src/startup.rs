@@ -14,7 +14,6 @@ use actix_web::{App, HttpMessage, HttpResponse, HttpServer, web};
 use anyhow::Context;
 use futures_util::FutureExt;
 use sea_orm::{DatabaseConnection, DbBackend};
-use secrecy::ExposeSecret;
 use serde_json::json;
 use tokio::sync::Notify;
 use tracing_actix_web::{RequestId, TracingLogger};
@@ -122,7 +121,7 @@ impl Application {
         }
         let events = EventBus::for_database(&worker_db);
         let jobs_wake = Arc::new(Notify::new());
-        let reads = Reads::new(db.clone(), settings.database_url().expose_secret());
+        let reads = Reads::configured(db.clone(), &settings);
         let registry = job_registry(&settings);
         let state = AppState {
             db,

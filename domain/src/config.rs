@@ -37,6 +37,8 @@ pub struct Settings {
     /// How long a statement waits for a PostgreSQL connection (pool checkout and connecting) before
     /// the request is answered `SERVICE_UNAVAILABLE`. SQLite waits as long as its writers may.
     pub db_acquire_timeout_ms: u64,
+    /// Reads by id from a SQLite file on the calling thread (see `db::reads`); off: through the pool.
+    pub db_local_reads: bool,
     pub bind: SocketAddr,
     pub log_format: LogFormat,
     /// GraphiQL at `/graphiql` (and for browsers at `GET /graphql`); defaults to on outside production.
@@ -266,6 +268,7 @@ impl Default for Settings {
             data_dir: PathBuf::from("./data"),
             database_url: None,
             db_acquire_timeout_ms: 2_000,
+            db_local_reads: true,
             bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
             log_format: LogFormat::Pretty,
             graphiql: None,
@@ -364,6 +367,9 @@ impl Settings {
         }
         if let Some(v) = get("APP_DB_ACQUIRE_TIMEOUT_MS") {
             self.db_acquire_timeout_ms = parse_num("APP_DB_ACQUIRE_TIMEOUT_MS", &v)?;
+        }
+        if let Some(v) = get("APP_DB_LOCAL_READS") {
+            self.db_local_reads = parse_bool("APP_DB_LOCAL_READS", &v)?;
         }
         if let Some(v) = get("APP_BIND") {
             self.bind = v.parse().with_context(|| format!("APP_BIND {v:?} is no socket address"))?;
@@ -699,6 +705,14 @@ mod tests {
         let settings = with_env(&[("APP_DB_ACQUIRE_TIMEOUT_MS", "750")])?;
         assert_eq!(settings.db_acquire_timeout(), std::time::Duration::from_millis(750));
         assert!(with_env(&[("APP_DB_ACQUIRE_TIMEOUT_MS", "0")]).is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn local_reads_are_on_unless_turned_off() -> anyhow::Result<()> {
+        assert!(with_env(&[])?.db_local_reads);
+        assert!(!with_env(&[("APP_DB_LOCAL_READS", "false")])?.db_local_reads);
+        assert!(with_env(&[("APP_DB_LOCAL_READS", "maybe")]).is_err());
         Ok(())
     }
 

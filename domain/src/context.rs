@@ -5,7 +5,6 @@
 use std::sync::Arc;
 
 use sea_orm::DatabaseConnection;
-use secrecy::ExposeSecret;
 
 use crate::auth::JwtKeys;
 use crate::config::Settings;
@@ -34,10 +33,10 @@ pub struct AppState {
 
 impl AppState {
     /// What one server shares, over its database, settings and search backend; starts no worker.
-    /// Rows by id are read through `settings`' database (see [`Reads::new`]).
+    /// Rows by id are read as `settings` say (see [`Reads::configured`]).
     pub fn new(db: DatabaseConnection, settings: Settings, search: Backend) -> anyhow::Result<Self> {
         let jwt = Arc::new(JwtKeys::from_settings(&settings.auth, &settings.data_dir)?);
-        let reads = Reads::new(db.clone(), settings.database_url().expose_secret());
+        let reads = Reads::configured(db.clone(), &settings);
         Ok(Self {
             events: EventBus::for_database(&db),
             reads,

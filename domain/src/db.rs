@@ -1,6 +1,7 @@
 //! Database connection and migrations.
 
 pub mod reads;
+pub mod vocabulary;
 
 use std::time::Duration;
 

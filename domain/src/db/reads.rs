@@ -1,4 +1,5 @@
-//! Reads by primary key: a course, an offering, an organization, a user.
+//! Reads by primary key: a course, an offering, an organization, a user; and the skills
+//! vocabulary, held in memory (see [`crate::db::vocabulary`]).
 //!
 //! On a SQLite file they run on the calling thread through their own read-only rusqlite
 //! connections. sqlx runs every SQLite statement on a per-connection thread and hands the
@@ -24,24 +25,38 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, ColumnType, DatabaseConnection, DbBackend, DbErr, EntityTrait, IdenStatic,
     Iterable, PrimaryKeyToColumn, QueryFilter, QueryTrait, TryIntoModel,
 };
+use secrecy::ExposeSecret;
 use uuid::Uuid;
+
+use crate::config::Settings;
+use crate::db::vocabulary::{SkillVocabulary, Skills};
 
 /// Reads rows of an entity by its UUID primary key.
 #[derive(Clone)]
 pub struct Reads {
     db: DatabaseConnection,
     local: Option<Arc<LocalReads>>,
+    skills: Arc<SkillVocabulary>,
 }
 
 impl Reads {
     /// Local reads for a `sqlite://` file URL, the pool for anything else.
     pub fn new(db: DatabaseConnection, url: &str) -> Self {
-        Self { db, local: LocalReads::for_url(url).map(Arc::new) }
+        Self { db, local: LocalReads::for_url(url).map(Arc::new), skills: Arc::default() }
+    }
+
+    /// As `settings` say: local reads for a SQLite file unless `db_local_reads` is off.
+    pub fn configured(db: DatabaseConnection, settings: &Settings) -> Self {
+        if settings.db_local_reads {
+            Self::new(db, settings.database_url().expose_secret())
+        } else {
+            Self::pool(db)
+        }
     }
 
     /// Every read through the pool, as on PostgreSQL.
     pub fn pool(db: DatabaseConnection) -> Self {
-        Self { db, local: None }
+        Self { db, local: None, skills: Arc::default() }
     }
 
     /// The rows with these ids, in no particular order; unknown ids are left out.
@@ -73,6 +88,11 @@ impl Reads {
         E::ActiveModel: TryIntoModel<E::Model>,
     {
         Ok(self.by_ids::<E>(&[id]).await?.pop())
+    }
+
+    /// The skills vocabulary, holding every one of `ids` that exists (see [`SkillVocabulary`]).
+    pub async fn skills<'a>(&self, ids: impl IntoIterator<Item = &'a str>) -> Result<Skills, DbErr> {
+        self.skills.holding(&self.db, ids).await
     }
 
     /// The pool, for everything else the reader of a row goes on to ask.

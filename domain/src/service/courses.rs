@@ -9,8 +9,8 @@ use entity::organization::{Bundesland, OrganizationKind};
 use entity::{course_skill, offering, organization};
 use sea_orm::sea_query::{Condition, Expr, ExprTrait, Query};
 use sea_orm::{
-    ActiveEnum, ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveEnum, ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, IdenStatic,
+    Iterable, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use uuid::Uuid;
 
@@ -87,13 +87,16 @@ pub async fn visible(state: &AppState, caller: Option<Uuid>, id: Uuid) -> ApiRes
     Ok(course)
 }
 
-/// One page of the catalogue in id order, up to `limit + 1` rows.
+/// One page of the catalogue in id order, up to `limit + 1` rows. The long text columns in
+/// `unread` (those [`unread_value`] knows) are not read: they come back empty (`""`, `"[]"` or
+/// `None`), for a page that shows none of them. A description is most of a course row.
 pub async fn list(
     state: &AppState,
     caller: Option<Uuid>,
     filter: &CourseFilter,
     after: Option<Uuid>,
     limit: u64,
+    unread: &[course::Column],
 ) -> ApiResult<Vec<course::Model>> {
     let db = &state.db;
     validate::all_at_most(&[
@@ -116,6 +119,16 @@ pub async fn list(
     let statuses =
         if filter.statuses.is_empty() { vec![CourseStatus::Published] } else { filter.statuses.clone() };
     let mut select = course::Entity::find().order_by_asc(course::Column::Id);
+    if !unread.is_empty() {
+        select = select.select_only();
+        for column in course::Column::iter() {
+            let skipped = unread.iter().any(|c| c.as_str() == column.as_str());
+            select = match unread_value(column).filter(|_| skipped) {
+                Some(empty) => select.expr_as(empty, column.as_str()),
+                None => select.column(column),
+            };
+        }
+    }
     let non_public: Vec<CourseStatus> =
         statuses.iter().copied().filter(|s| *s == CourseStatus::Draft).collect();
     let public: Vec<CourseStatus> = statuses.iter().copied().filter(|s| *s != CourseStatus::Draft).collect();
@@ -159,15 +172,22 @@ pub async fn list(
     if !filter.schedules.is_empty() {
         select = select.filter(course::Column::Schedule.is_in(filter.schedules.clone()));
     }
+    // Filters name the table's column: an unread column's stand-in has the column's name, and
+    // SQLite lets a bare name in WHERE mean a result column.
     if !filter.funding.is_empty() {
         let any = filter.funding.iter().fold(Condition::any(), |c, f| {
-            c.add(Expr::col(course::Column::FundingOptions).like(json_list::like_pattern(f)))
+            c.add(
+                Expr::col((course::Entity, course::Column::FundingOptions)).like(json_list::like_pattern(f)),
+            )
         });
         select = select.filter(any);
     }
     if !filter.languages.is_empty() {
         let any = filter.languages.iter().fold(Condition::any(), |c, l| {
-            c.add(Expr::col(course::Column::Languages).like(json_list::like_pattern(&l.to_lowercase())))
+            c.add(
+                Expr::col((course::Entity, course::Column::Languages))
+                    .like(json_list::like_pattern(&l.to_lowercase())),
+            )
         });
         select = select.filter(any);
     }
@@ -181,6 +201,20 @@ pub async fn list(
         select = select.filter(course::Column::Id.gt(after));
     }
     Ok(select.limit(limit + 1).all(db).await?)
+}
+
+/// What stands in for a long text column that a page does not read: the column's empty value.
+/// `None` for the columns that are always read.
+fn unread_value(column: course::Column) -> Option<Expr> {
+    use course::Column as C;
+    match column {
+        C::Description => Some(Expr::val("")),
+        C::Keywords | C::Languages | C::FundingOptions => Some(Expr::val("[]")),
+        C::Subtitle | C::ExaminingBody | C::TargetGroup | C::Prerequisites | C::AzavMeasureNumber => {
+            Some(Expr::val(Option::<String>::None))
+        }
+        _ => None,
+    }
 }
 
 /// Creates a DRAFT course of `provider_id`.
@@ -793,6 +827,25 @@ pub async fn offerings_of(state: &AppState, course_ids: &[Uuid]) -> ApiResult<Ve
         .order_by_asc(offering::Column::Id)
         .all(db)
         .await?)
+}
+
+/// (course id, skill) pairs in the provider's order: the links in one query by the link table's
+/// key, the skills from the vocabulary in memory (see [`crate::db::vocabulary`]).
+pub async fn course_skills(
+    state: &AppState,
+    course_ids: &[Uuid],
+) -> ApiResult<Vec<(Uuid, std::sync::Arc<entity::skill::Model>)>> {
+    let links: Vec<(Uuid, String)> = course_skill::Entity::find()
+        .select_only()
+        .column(course_skill::Column::CourseId)
+        .column(course_skill::Column::SkillId)
+        .filter(course_skill::Column::CourseId.is_in(course_ids.iter().copied()))
+        .order_by_asc(course_skill::Column::Position)
+        .into_tuple()
+        .all(&state.db)
+        .await?;
+    let skills = state.reads.skills(links.iter().map(|(_, skill)| skill.as_str())).await?;
+    Ok(links.into_iter().filter_map(|(course, skill)| Some((course, skills.get(&skill)?.clone()))).collect())
 }
 
 /// (course id, skill) pairs in the provider's order, in one joined query.

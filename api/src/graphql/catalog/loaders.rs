@@ -51,14 +51,14 @@ pub struct CourseSkillsLoader {
 }
 
 impl Loader<Uuid> for CourseSkillsLoader {
-    type Value = Vec<skill::Model>;
+    type Value = Vec<Arc<skill::Model>>;
     type Error = LoadError;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-        let rows = courses::skills_of(&self.state.db, keys).await.map_err(Arc::new)?;
-        let mut by_course: HashMap<Uuid, Vec<skill::Model>> = empty_lists(keys);
-        for (link, skill) in rows {
-            by_course.entry(link.course_id).or_default().push(skill);
+        let rows = courses::course_skills(&self.state, keys).await.map_err(Arc::new)?;
+        let mut by_course: HashMap<Uuid, Self::Value> = empty_lists(keys);
+        for (course, skill) in rows {
+            by_course.entry(course).or_default().push(skill);
         }
         Ok(by_course)
     }

@@ -1,5 +1,6 @@
 use async_graphql::connection::{Connection, EmptyFields};
 use async_graphql::{Context, ID, Object, Result};
+use entity::course;
 
 use super::loaders::{CourseSkillsLoader, OfferingsLoader};
 use super::types::{Course, CourseFilter, Offering};
@@ -7,6 +8,21 @@ use crate::graphql::context::{self, parse_id, prime, viewer};
 use crate::graphql::organization::loaders::OrganizationLoader;
 use crate::graphql::pagination::Page;
 use crate::service::courses;
+
+/// The `Course` fields that show a long text column, each with its column. A page that selects none
+/// of a column's fields does not read it (see `courses::list`); every other field reads columns that
+/// are always read.
+const TEXT_FIELDS: [(&str, course::Column); 9] = [
+    ("subtitle", course::Column::Subtitle),
+    ("description", course::Column::Description),
+    ("keywords", course::Column::Keywords),
+    ("examiningBody", course::Column::ExaminingBody),
+    ("targetGroup", course::Column::TargetGroup),
+    ("prerequisites", course::Column::Prerequisites),
+    ("languages", course::Column::Languages),
+    ("fundingOptions", course::Column::FundingOptions),
+    ("azavMeasureNumber", course::Column::AzavMeasureNumber),
+];
 
 #[derive(Default)]
 pub struct CatalogQuery;
@@ -42,17 +58,19 @@ impl CatalogQuery {
             max_price_cents: filter.max_price_cents,
         };
         let caller = viewer(ctx).map(|v| v.user_id);
-        let rows = courses::list(state, caller, &filter, page.after, page.first).await?;
-        let node = ctx.look_ahead().field("edges").field("node");
-        let ids = || rows.iter().map(|c| c.id);
+        let look_ahead = ctx.look_ahead();
+        let (edges, nodes) = (look_ahead.field("edges").field("node"), look_ahead.field("nodes"));
+        let selected = |field: &str| edges.field(field).exists() || nodes.field(field).exists();
+        let unread: Vec<_> =
+            TEXT_FIELDS.iter().filter(|(field, _)| !selected(field)).map(|(_, column)| *column).collect();
+        let rows = courses::list(state, caller, &filter, page.after, page.first, &unread).await?;
+        // The row past the page only tells whether there is a next page: its relations are not shown.
+        let shown = &rows[..rows.len().min(page.first as usize)];
+        let ids = || shown.iter().map(|c| c.id);
         futures_util::try_join!(
-            prime::<OrganizationLoader, _>(
-                ctx,
-                node.field("provider").exists(),
-                rows.iter().map(|c| c.provider_id)
-            ),
-            prime::<CourseSkillsLoader, _>(ctx, node.field("skills").exists(), ids()),
-            prime::<OfferingsLoader, _>(ctx, node.field("offerings").exists(), ids()),
+            prime::<OrganizationLoader, _>(ctx, selected("provider"), shown.iter().map(|c| c.provider_id)),
+            prime::<CourseSkillsLoader, _>(ctx, selected("skills"), ids()),
+            prime::<OfferingsLoader, _>(ctx, selected("offerings"), ids()),
         )?;
         Ok(page.connection(rows, |c| c.id, Course::from))
     }

@@ -1,6 +1,7 @@
 use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, MaybeUndefined, Result, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::{course, offering};
+use uuid::Uuid;
 
 use super::loaders::{CourseLoader, CourseSkillsLoader, OfferingsLoader};
 use crate::error::ApiError;
@@ -139,38 +140,41 @@ pub struct Course {
     /// Pass as `expectedVersion` to `updateCourse` and the status mutations.
     pub version: i32,
     #[graphql(skip)]
-    pub model: course::Model,
+    pub course_id: Uuid,
+    #[graphql(skip)]
+    pub provider_id: Uuid,
 }
 
 impl From<course::Model> for Course {
+    /// Moves the row's values: a page of courses copies none of its texts.
     fn from(m: course::Model) -> Self {
         Self {
             id: ID(m.id.to_string()),
             status: m.status.into(),
-            title: m.title.clone(),
-            subtitle: m.subtitle.clone(),
-            description: m.description.clone(),
             keywords: json_list::decode(&m.keywords),
+            languages: json_list::decode(&m.languages),
+            funding_options: json_list::decode::<entity::course::FundingOption>(&m.funding_options)
+                .into_iter()
+                .map(Into::into)
+                .collect(),
+            title: m.title,
+            subtitle: m.subtitle,
+            description: m.description,
             dqr_level: m.dqr_level.map(i32::from),
             certificate_type: m.certificate_type.into(),
-            examining_body: m.examining_body.clone(),
+            examining_body: m.examining_body,
             zusatzqualifikation: m.zusatzqualifikation,
-            target_group: m.target_group.clone(),
-            prerequisites: m.prerequisites.clone(),
-            languages: json_list::decode(&m.languages),
+            target_group: m.target_group,
+            prerequisites: m.prerequisites,
             duration_hours: m.duration_hours,
             format: m.format.into(),
             schedule: m.schedule.into(),
             price: m.price_cents.map(|amount_cents| Price {
                 amount_cents,
-                currency: m.currency.clone(),
+                currency: m.currency,
                 vat: m.vat.into(),
             }),
-            funding_options: json_list::decode::<entity::course::FundingOption>(&m.funding_options)
-                .into_iter()
-                .map(Into::into)
-                .collect(),
-            azav_measure_number: m.azav_measure_number.clone(),
+            azav_measure_number: m.azav_measure_number,
             inhouse_possible: m.inhouse_possible,
             min_participants: m.min_participants,
             max_participants: m.max_participants,
@@ -179,7 +183,8 @@ impl From<course::Model> for Course {
             created_at: m.created_at,
             updated_at: m.updated_at,
             version: m.version,
-            model: m,
+            course_id: m.id,
+            provider_id: m.provider_id,
         }
     }
 }
@@ -189,7 +194,7 @@ impl Course {
     /// The training provider offering the course.
     async fn provider(&self, ctx: &Context<'_>) -> Result<Organization> {
         let provider = loader::<OrganizationLoader>(ctx)?
-            .load_one(self.model.provider_id)
+            .load_one(self.provider_id)
             .await
             .map_err(ApiError::from)?
             .ok_or_else(|| ApiError::not_found("provider"))?;
@@ -200,18 +205,18 @@ impl Course {
     #[graphql(complexity = "LIST_COST * child_complexity")]
     async fn skills(&self, ctx: &Context<'_>) -> Result<Vec<Skill>> {
         let skills = loader::<CourseSkillsLoader>(ctx)?
-            .load_one(self.model.id)
+            .load_one(self.course_id)
             .await
             .map_err(ApiError::from)?
             .unwrap_or_default();
-        Ok(skills.into_iter().map(Skill::from).collect())
+        Ok(skills.iter().map(|skill| Skill::from(skill.as_ref())).collect())
     }
 
     /// Dated runs, earliest start first.
     #[graphql(complexity = "LIST_COST * child_complexity")]
     async fn offerings(&self, ctx: &Context<'_>) -> Result<Vec<Offering>> {
         let offerings = loader::<OfferingsLoader>(ctx)?
-            .load_one(self.model.id)
+            .load_one(self.course_id)
             .await
             .map_err(ApiError::from)?
             .unwrap_or_default();
@@ -252,10 +257,11 @@ pub struct Offering {
     pub updated_at: DateTime<Utc>,
     pub version: i32,
     #[graphql(skip)]
-    pub model: offering::Model,
+    pub course_id: Uuid,
 }
 
 impl From<offering::Model> for Offering {
+    /// Moves the row's values, as for a course.
     fn from(m: offering::Model) -> Self {
         let has_venue = m.city.is_some() || m.street.is_some() || m.postal_code.is_some();
         Self {
@@ -264,12 +270,12 @@ impl From<offering::Model> for Offering {
             end_date: m.end_date,
             signup_deadline: m.signup_deadline,
             rolling_start: m.rolling_start,
-            schedule_details: m.schedule_details.clone(),
+            schedule_details: m.schedule_details,
             online: m.online,
-            venue: has_venue.then(|| Venue {
-                street: m.street.clone(),
-                postal_code: m.postal_code.clone(),
-                city: m.city.clone(),
+            venue: has_venue.then_some(Venue {
+                street: m.street,
+                postal_code: m.postal_code,
+                city: m.city,
                 bundesland: m.bundesland.map(Into::into),
             }),
             location: m.latitude.zip(m.longitude).map(|(lat, lng)| GeoPoint { lat, lng }),
@@ -279,7 +285,7 @@ impl From<offering::Model> for Offering {
             created_at: m.created_at,
             updated_at: m.updated_at,
             version: m.version,
-            model: m,
+            course_id: m.course_id,
         }
     }
 }
@@ -288,7 +294,7 @@ impl From<offering::Model> for Offering {
 impl Offering {
     async fn course(&self, ctx: &Context<'_>) -> Result<Course> {
         let course = loader::<CourseLoader>(ctx)?
-            .load_one(self.model.course_id)
+            .load_one(self.course_id)
             .await
             .map_err(ApiError::from)?
             .ok_or_else(|| ApiError::not_found("course"))?;

@@ -51,6 +51,19 @@ impl From<skill::Model> for Skill {
     }
 }
 
+/// A skill of the vocabulary held in memory (see `domain::db::vocabulary`).
+impl From<&skill::Model> for Skill {
+    fn from(m: &skill::Model) -> Self {
+        Self {
+            synonyms: json_list::decode(&m.synonyms),
+            id: m.id.clone(),
+            label: m.label.clone(),
+            label_en: m.label_en.clone(),
+            category_id: m.category_id.clone(),
+        }
+    }
+}
+
 #[ComplexObject]
 impl Skill {
     async fn category(&self, ctx: &Context<'_>) -> Result<SkillCategory> {
