@@ -2,7 +2,6 @@
 //! the handlers live in `crate::http` and `crate::ws`.
 
 use std::net::TcpListener;
-use std::sync::Arc;
 use std::time::Duration;
 
 use actix_cors::Cors;
@@ -15,10 +14,8 @@ use anyhow::Context;
 use futures_util::FutureExt;
 use sea_orm::{DatabaseConnection, DbBackend};
 use serde_json::json;
-use tokio::sync::Notify;
 use tracing_actix_web::{RequestId, TracingLogger};
 
-use crate::auth::JwtKeys;
 use crate::config::Settings;
 use crate::db;
 use crate::db::reads::Reads;
@@ -29,7 +26,7 @@ use crate::http::errors::error_response;
 use crate::http::graphql::{graphql_get, graphql_post};
 use crate::jobs::{Registry, Runner, RunnerOptions};
 use crate::search::Backend;
-use crate::search::worker::{IndexingStats, Worker};
+use crate::search::worker::Worker;
 use crate::shutdown::Shutdown;
 
 pub struct Application {
@@ -90,7 +87,6 @@ impl Application {
         search: Backend,
         listener: TcpListener,
     ) -> anyhow::Result<Self> {
-        let jwt = Arc::new(JwtKeys::from_settings(&settings.auth, &settings.data_dir)?);
         // A `REDIS_URL` that is no Redis URL stops the start; an unreachable Redis does not.
         crate::ratelimit::shared::client(&settings.redis)?;
         crate::auth::password::configure(
@@ -98,43 +94,27 @@ impl Application {
             std::time::Duration::from_millis(settings.auth.password_hash_queue_timeout_ms),
         );
         let options = SchemaOptions { introspection: !settings.is_production() };
-        let indexing = Arc::new(IndexingStats::default());
         let shutdown = Shutdown::default();
-        let metrics = Arc::new(crate::metrics::Metrics::new(settings.metrics.max_operations));
         let metrics_listener = match settings.metrics.bind {
             Some(address) => {
                 Some(TcpListener::bind(address).with_context(|| format!("binding metrics at {address}"))?)
             }
             None => None,
         };
+        let registry = job_registry(&settings);
+        // Events cross instances through the workers' pool (see above).
+        let state = AppState::with_events(db, settings, search, EventBus::for_database(&worker_db))?;
         let mut workers = Vec::new();
-        let indexing_wake = Arc::new(Notify::new());
-        if settings.search.worker {
+        if state.settings.search.worker {
             let worker = Worker::with_settings(
                 worker_db.clone(),
-                search.clone(),
-                indexing.clone(),
-                indexing_wake.clone(),
-                &settings.search,
+                state.search.clone(),
+                state.indexing.clone(),
+                state.indexing_wake.clone(),
+                &state.settings.search,
             );
             workers.push(tokio::spawn(worker.run(shutdown.stop_signal())));
         }
-        let events = EventBus::for_database(&worker_db);
-        let jobs_wake = Arc::new(Notify::new());
-        let reads = Reads::configured(db.clone(), &settings);
-        let registry = job_registry(&settings);
-        let state = AppState {
-            db,
-            reads,
-            jwt,
-            events,
-            settings: Arc::new(settings),
-            search,
-            indexing,
-            jobs_wake,
-            indexing_wake,
-            metrics,
-        };
         if state.settings.jobs.worker && !registry.is_empty() {
             let worker_state = match worker_db.get_database_backend() {
                 DbBackend::Postgres => {

@@ -35,10 +35,22 @@ impl AppState {
     /// What one server shares, over its database, settings and search backend; starts no worker.
     /// Rows by id are read as `settings` say (see [`Reads::configured`]).
     pub fn new(db: DatabaseConnection, settings: Settings, search: Backend) -> anyhow::Result<Self> {
+        let events = EventBus::for_database(&db);
+        Self::with_events(db, settings, search, events)
+    }
+
+    /// As [`AppState::new`], with events carried by `events` (a server's bus runs on its workers'
+    /// pool).
+    pub fn with_events(
+        db: DatabaseConnection,
+        settings: Settings,
+        search: Backend,
+        events: EventBus,
+    ) -> anyhow::Result<Self> {
         let jwt = Arc::new(JwtKeys::from_settings(&settings.auth, &settings.data_dir)?);
         let reads = Reads::configured(db.clone(), &settings);
         Ok(Self {
-            events: EventBus::for_database(&db),
+            events,
             reads,
             db,
             jwt,
