@@ -4,6 +4,8 @@
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 
+use crate::graphql::AppState;
+
 const PAGE: &str = include_str!("../assets/graphiql/index.html");
 
 /// A vendored file under `/graphiql/assets/`; its name carries the package version.
@@ -53,4 +55,14 @@ pub fn asset(name: web::Path<String>) -> HttpResponse {
             .body(asset.body),
         None => HttpResponse::NotFound().finish(),
     }
+}
+
+/// `GET /graphiql`, where GraphiQL is enabled (not in production unless configured).
+pub async fn page_route(state: web::Data<AppState>) -> HttpResponse {
+    if state.settings.graphiql_enabled() { page() } else { HttpResponse::NotFound().finish() }
+}
+
+/// `GET /graphiql/assets/{name}`, where GraphiQL is enabled.
+pub async fn asset_route(name: web::Path<String>, state: web::Data<AppState>) -> HttpResponse {
+    if state.settings.graphiql_enabled() { asset(name) } else { HttpResponse::NotFound().finish() }
 }

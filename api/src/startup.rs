@@ -6,24 +6,22 @@ use std::time::Duration;
 
 use actix_cors::Cors;
 use actix_web::dev::{Server, Service};
+use actix_web::http::Method;
 use actix_web::http::header::{self, HeaderValue};
-use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::{Condition, DefaultHeaders};
 use actix_web::{App, HttpMessage, HttpResponse, HttpServer, web};
 use anyhow::Context;
 use futures_util::FutureExt;
 use sea_orm::{DatabaseConnection, DbBackend};
-use serde_json::json;
 use tracing_actix_web::{RequestId, TracingLogger};
 
 use crate::config::Settings;
 use crate::db;
 use crate::db::reads::Reads;
-use crate::error::Code;
 use crate::events::EventBus;
 use crate::graphql::{AppState, SchemaOptions, build_schema};
-use crate::http::errors::error_response;
 use crate::http::graphql::{graphql_get, graphql_post};
+use crate::http::probes;
 use crate::jobs::{Registry, Runner, RunnerOptions};
 use crate::search::Backend;
 use crate::search::worker::Worker;
@@ -101,7 +99,7 @@ impl Application {
             }
             None => None,
         };
-        let registry = job_registry(&settings);
+        let registry = job_registry(&settings, &search);
         // Events cross instances through the workers' pool (see above).
         let state = AppState::with_events(db, settings, search, EventBus::for_database(&worker_db))?;
         let mut workers = Vec::new();
@@ -112,7 +110,8 @@ impl Application {
                 state.indexing.clone(),
                 state.indexing_wake.clone(),
                 &state.settings.search,
-            );
+            )
+            .with_jobs(state.jobs_wake.clone());
             workers.push(tokio::spawn(worker.run(shutdown.stop_signal())));
         }
         if state.settings.jobs.worker && !registry.is_empty() {
@@ -175,16 +174,16 @@ impl Application {
                 .wrap(TracingLogger::default())
                 .service(graphql)
                 .route("/graphql/ws", web::get().to(crate::ws::graphql_ws))
-                .route("/graphiql", web::get().to(graphiql))
-                .route("/graphiql/assets/{name}", web::get().to(graphiql_asset))
-                .route("/healthz", web::get().to(healthz))
-                .route("/readyz", web::get().to(readyz))
+                .route("/graphiql", web::get().to(crate::graphiql::page_route))
+                .route("/graphiql/assets/{name}", web::get().to(crate::graphiql::asset_route))
+                .route("/healthz", web::get().to(probes::healthz))
+                .route("/readyz", web::get().to(probes::readyz))
                 .configure(|cfg| {
                     if settings.diagnostics {
-                        cfg.route("/bench/raw", web::get().to(bench_raw));
+                        cfg.route("/bench/raw", web::get().to(probes::bench_raw));
                     }
                 })
-                .default_service(web::to(not_found))
+                .default_service(web::to(probes::not_found))
         })
         // A request head must arrive within 5 s (a body has its own deadline, see graphql_post);
         // idle keep-alive connections are closed after 15 s.
@@ -251,10 +250,14 @@ impl StopHandle {
 
 /// The job kinds this instance runs (see [`crate::jobs`]); a kind whose worker is turned off here is
 /// left to the other instances.
-fn job_registry(settings: &Settings) -> Registry {
+fn job_registry(settings: &Settings, search: &Backend) -> Registry {
     let mut registry = Registry::default();
     if settings.alerts.worker {
         crate::alerts::register_jobs(&mut registry);
+    }
+    // A shared index (Meilisearch) is updated by jobs; an embedded one by its own instance's worker.
+    if settings.search.worker && matches!(search.position_store(), crate::search::PositionStore::Cursor(_)) {
+        registry.register::<crate::search::sync::SyncSharedIndex>();
     }
     registry
 }
@@ -265,7 +268,7 @@ fn metrics_server(state: AppState, listener: TcpListener) -> anyhow::Result<Serv
     let server = HttpServer::new(move || {
         App::new()
             .app_data(web::Data::new(state.clone()))
-            .route("/metrics", web::get().to(metrics_page))
+            .route("/metrics", web::get().to(probes::metrics_page))
             .default_service(web::to(|| async { HttpResponse::NotFound().finish() }))
     })
     .workers(1)
@@ -274,134 +277,4 @@ fn metrics_server(state: AppState, listener: TcpListener) -> anyhow::Result<Serv
     .shutdown_timeout(5)
     .run();
     Ok(server)
-}
-
-async fn graphiql(state: web::Data<AppState>) -> HttpResponse {
-    if state.settings.graphiql_enabled() {
-        crate::graphiql::page()
-    } else {
-        HttpResponse::NotFound().finish()
-    }
-}
-
-async fn graphiql_asset(name: web::Path<String>, state: web::Data<AppState>) -> HttpResponse {
-    if state.settings.graphiql_enabled() {
-        crate::graphiql::asset(name)
-    } else {
-        HttpResponse::NotFound().finish()
-    }
-}
-
-async fn healthz() -> HttpResponse {
-    HttpResponse::Ok().json(json!({ "status": "ok" }))
-}
-
-/// Ready when the database answers within a second (not behind requests queueing for the pool).
-/// Also reports search indexing: the position the index has applied against the change log's head
-/// (lag), the last batch's time to search, and the last comparison with the database (drift) with
-/// the repairs done since start.
-async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    if let Err(err) = db::ping(&state.db, db::READINESS_TIMEOUT).await {
-        tracing::warn!(error = %err, "readiness check: database unreachable");
-        return HttpResponse::ServiceUnavailable()
-            .json(json!({ "status": "unavailable", "database": "unreachable" }));
-    }
-    let search = SearchStatus::read(&state).await;
-    let stats = &state.indexing;
-    HttpResponse::Ok().json(json!({
-        "status": "ready",
-        "database": "ok",
-        "search": {
-            "backend": state.search.name(),
-            "position": search.position,
-            "head": search.lag.head,
-            "outboxPending": search.lag.pending,
-            "outboxLagSeconds": search.lag.oldest_pending_secs,
-            "lastTimeToSearchMs": load(&stats.last_time_to_search_ms),
-            "indexedBatches": load(&stats.batches),
-            "failedBatches": load(&stats.failures),
-            "checks": load(&stats.checks),
-            "drift": {
-                "missing": load(&stats.drift_missing),
-                "stale": load(&stats.drift_stale),
-                "extra": load(&stats.drift_extra),
-            },
-            "repairs": load(&stats.repairs),
-            "repairedCourses": load(&stats.repaired_courses),
-            "refills": load(&stats.refills),
-        }
-    }))
-}
-
-fn load(counter: &std::sync::atomic::AtomicU64) -> u64 {
-    counter.load(std::sync::atomic::Ordering::Relaxed)
-}
-
-/// Where this instance's search index stands against the change log.
-struct SearchStatus {
-    /// -1 until the worker has read it (or when the index was never filled).
-    position: i64,
-    lag: crate::search::outbox::Lag,
-}
-
-impl SearchStatus {
-    async fn read(state: &AppState) -> Self {
-        let position = state.indexing.position();
-        let lag = crate::search::outbox::lag(&state.db, position.unwrap_or(0)).await.unwrap_or_default();
-        Self { position: position.unwrap_or(-1), lag }
-    }
-}
-
-/// Prometheus metrics of this instance.
-async fn metrics_page(state: web::Data<AppState>) -> HttpResponse {
-    let search = SearchStatus::read(&state).await;
-    let (pool_connections, pool_idle) = match state.db.get_database_backend() {
-        sea_orm::DatabaseBackend::Postgres => {
-            let pool = state.db.get_postgres_connection_pool();
-            (pool.size(), pool.num_idle() as u32)
-        }
-        sea_orm::DatabaseBackend::Sqlite => {
-            let pool = state.db.get_sqlite_connection_pool();
-            (pool.size(), pool.num_idle() as u32)
-        }
-        _ => (0, 0),
-    };
-    let stats = &state.indexing;
-    let gauges = crate::metrics::Gauges {
-        pool_connections,
-        pool_idle,
-        search_outbox_pending: search.lag.pending,
-        search_outbox_lag_seconds: search.lag.oldest_pending_secs,
-        search_position: search.position,
-        search_head: search.lag.head,
-        search_drift_missing: load(&stats.drift_missing),
-        search_drift_stale: load(&stats.drift_stale),
-        search_drift_extra: load(&stats.drift_extra),
-        search_repairs: load(&stats.repairs),
-        search_repaired_courses: load(&stats.repaired_courses),
-        search_refills: load(&stats.refills),
-        last_time_to_search_ms: load(&stats.last_time_to_search_ms),
-        local_read_fallbacks: state.reads.fallbacks(),
-        jobs_by_state: jobs_by_state(&state).await,
-    };
-    HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(state.metrics.render(gauges))
-}
-
-/// Jobs by state for the gauges; `None` (no gauge) when the database does not answer.
-async fn jobs_by_state(state: &AppState) -> Option<[u64; 4]> {
-    let counts = crate::jobs::counts_by_state(&state.db).await.ok()?;
-    let mut out = [0; 4];
-    for (slot, (_, count)) in out.iter_mut().zip(counts) {
-        *slot = count;
-    }
-    Some(out)
-}
-
-/// The benchmark's ceiling: what `{ course(id) { title } }` answers, without GraphQL or a database.
-async fn bench_raw() -> HttpResponse {
-    HttpResponse::Ok().json(json!({ "data": { "course": { "title": "SPS-Programmierung mit TIA Portal" } } }))
-}
-
-async fn not_found(request_id: RequestId) -> HttpResponse {
-    error_response(StatusCode::NOT_FOUND, Code::NotFound, "no such route", None, &request_id)
 }

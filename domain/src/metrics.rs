@@ -10,6 +10,8 @@ use std::fmt::Write;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use crate::error::Code;
+
 const BUCKETS: [f64; 12] = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
 /// The label of names past the cap.
 const OTHER: &str = "other";
@@ -49,7 +51,7 @@ impl Histogram {
 struct Inner {
     /// (operation, outcome "ok" | "error") → latency.
     requests: HashMap<(String, &'static str), Histogram>,
-    errors: HashMap<String, u64>,
+    errors: HashMap<Code, u64>,
     search: Histogram,
     webhooks: HashMap<&'static str, u64>,
     rate_limit_redis: HashMap<&'static str, u64>,
@@ -117,7 +119,7 @@ impl Metrics {
     }
 
     /// One GraphQL operation and the codes of its errors.
-    pub fn request(&self, operation: Option<&str>, elapsed: Duration, error_codes: &[String]) {
+    pub fn request(&self, operation: Option<&str>, elapsed: Duration, error_codes: &[Code]) {
         let mut label = operation_label(operation);
         let outcome = if error_codes.is_empty() { "ok" } else { "error" };
         self.with(|m| {
@@ -131,8 +133,7 @@ impl Metrics {
             }
             m.requests.entry((label, outcome)).or_default().observe(elapsed.as_secs_f64());
             for code in error_codes {
-                let code = operation_label(Some(code));
-                *m.errors.entry(code).or_default() += 1;
+                *m.errors.entry(*code).or_default() += 1;
             }
         });
     }
@@ -171,7 +172,7 @@ impl Metrics {
             }
             out.push_str("# HELP bildungsmarkt_graphql_errors_total GraphQL errors by code.\n");
             out.push_str("# TYPE bildungsmarkt_graphql_errors_total counter\n");
-            let mut errors: Vec<_> = m.errors.iter().collect();
+            let mut errors: Vec<_> = m.errors.iter().map(|(code, count)| (code.as_str(), count)).collect();
             errors.sort();
             for (code, count) in errors {
                 let _ = writeln!(out, "bildungsmarkt_graphql_errors_total{{code=\"{code}\"}} {count}");
@@ -290,7 +291,7 @@ mod tests {
     fn renders_prometheus_text_with_safe_labels() {
         let metrics = Metrics::default();
         metrics.request(Some("Suche\"}evil"), Duration::from_millis(3), &[]);
-        metrics.request(None, Duration::from_millis(30), &["BAD_USER_INPUT".into()]);
+        metrics.request(None, Duration::from_millis(30), &[Code::BadUserInput]);
         metrics.webhook("delivered");
         let text = metrics.render(Gauges::default());
         assert!(text.contains("operation=\"Sucheevil\",outcome=\"ok\",le=\"0.005\"} 1"), "{text}");

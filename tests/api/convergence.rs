@@ -1,7 +1,10 @@
 //! Every instance's embedded index converges on the database: each applies every change, a lost or
 //! emptied index refills by itself, and a stopped worker resumes from the position its index keeps.
+//! A shared index (Meilisearch, and a stand-in keeping its position the same way) is updated through
+//! the job system by whichever instance claims the job, and resumes after an engine outage.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use api::search::document::CourseDocuments;
@@ -12,7 +15,9 @@ use serde_json::{Value, json};
 
 use crate::catalog::provider;
 use crate::helpers::{Account, TestApp, eventually, spawn_app, spawn_app_with_search};
-use crate::search::{fixture, ids, publish, search};
+use crate::search::{Switchable, drop_meili_index, fixture, ids, meili, meili_index, publish, search};
+use entity::background_job as job;
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -168,4 +173,93 @@ async fn a_stopped_worker_resumes_from_the_position_its_index_keeps() {
     let ready = converged(&b).await;
     assert_eq!(ready["search"]["refills"], 0, "replayed from the position, not refilled: {ready}");
     assert_eq!(ready["search"]["repairs"], 0, "nothing needed repair: {ready}");
+}
+
+/// Search-sync jobs of the job system, by state.
+async fn sync_jobs(db: &DatabaseConnection) -> Vec<job::Model> {
+    job::Entity::find().filter(job::Column::Kind.eq("search.sync")).all(db).await.expect("jobs")
+}
+
+/// Both instances report the shared cursor at the log's head, and the index matches the database.
+async fn shared_index_converged(apps: [&TestApp; 2], backend: &Backend) {
+    let db = apps[0].db().await;
+    eventually(WAIT, "the shared index matches the database", || async {
+        let drift = api::search::check(&db, backend.as_ref()).await.ok()?;
+        (drift.is_clean() && drift.pending_changes == 0).then_some(())
+    })
+    .await;
+    for app in apps {
+        eventually(WAIT, "the instance reports the shared cursor at the head", || async {
+            let ready = app.readyz().await;
+            (ready["search"]["position"] == ready["search"]["head"]).then_some(())
+        })
+        .await;
+    }
+}
+
+#[tokio::test]
+async fn a_shared_index_follows_the_log_through_jobs_and_resumes_after_an_outage() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let down = Arc::new(AtomicBool::new(false));
+    let inner: Backend = Arc::new(EmbeddedIndex::open(&dir.path().join("shared")).expect("index"));
+    let backend: Backend = Arc::new(Switchable { inner, down: down.clone(), shared: Some("courses_shared") });
+    let a = spawn_app_with_search(|_| {}, Some(backend.clone())).await;
+    let b = a.second_instance_with_search(|_| {}, Some(backend.clone())).await;
+    let f = fixture(&a).await;
+    for app in [&a, &b] {
+        found(app, "Schweißen", &f.welding).await;
+    }
+    let db = a.db().await;
+    let jobs = sync_jobs(&db).await;
+    assert!(jobs.iter().any(|j| j.state == job::JobState::Done), "applied by jobs: {jobs:?}");
+
+    // The engine goes away: a course published on B waits in the log while the job retries.
+    down.store(true, Ordering::SeqCst);
+    let during = create_published(&b, &f.owner, &f.provider, "Hydraulik während des Ausfalls").await;
+    eventually(WAIT, "the sync job fails and is retried", || async {
+        let jobs = sync_jobs(&db).await;
+        jobs.iter()
+            .any(|j| j.state == job::JobState::Pending && j.attempts >= 2 && j.last_error.is_some())
+            .then_some(())
+    })
+    .await;
+
+    down.store(false, Ordering::SeqCst);
+    for app in [&a, &b] {
+        found(app, "Hydraulik", &during).await;
+    }
+    shared_index_converged([&a, &b], &backend).await;
+    let dead: Vec<_> = sync_jobs(&db).await.into_iter().filter(|j| j.state == job::JobState::Dead).collect();
+    assert!(dead.is_empty(), "a short outage kills no job: {dead:?}");
+}
+
+#[tokio::test]
+async fn two_instances_share_one_meilisearch_index() {
+    let Some((url, key)) = meili() else { return };
+    let index = meili_index();
+    let configure = |s: &mut api::config::Settings| {
+        s.search.meili_url = Some(url.clone());
+        s.search.meili_master_key = key.clone().map(secrecy::SecretString::from);
+        s.search.meili_index = index.clone();
+    };
+    let a = crate::helpers::spawn_app_with(configure).await;
+    let b = a.second_instance(configure).await;
+    let (owner, provider_id) = provider(&a, "meili@anbieter.de", "Geteilter Index GmbH").await;
+    let mut courses = Vec::new();
+    for i in 0..4 {
+        courses.push(create_published(&a, &owner, &provider_id, &format!("Hydraulik Stufe {i}")).await);
+        courses.push(create_published(&b, &owner, &provider_id, &format!("Hydraulik Kurs {i}")).await);
+    }
+    for app in [&a, &b] {
+        for id in &courses {
+            found(app, "Hydraulik", id).await;
+        }
+    }
+    let backend: Backend = Arc::new(
+        api::search::meili::MeiliBackend::connect(&url, key.as_deref(), &index).await.expect("Meilisearch"),
+    );
+    shared_index_converged([&a, &b], &backend).await;
+    let jobs = sync_jobs(&a.db().await).await;
+    assert!(jobs.iter().any(|j| j.state == job::JobState::Done), "applied by jobs: {jobs:?}");
+    drop_meili_index(&index).await;
 }

@@ -382,6 +382,9 @@ pub async fn bad_search_input_names_the_field(app: &TestApp) {
 pub struct Switchable {
     pub inner: Backend,
     pub down: Arc<AtomicBool>,
+    /// Keep the position in `search_cursor` under this name, as a shared index (Meilisearch) does:
+    /// the server then updates it through jobs.
+    pub shared: Option<&'static str>,
 }
 
 #[async_trait::async_trait]
@@ -390,11 +393,17 @@ impl SearchBackend for Switchable {
         "switchable"
     }
     fn position_store(&self) -> PositionStore {
-        self.inner.position_store()
+        match self.shared {
+            Some(name) => PositionStore::Cursor(name.to_owned()),
+            None => self.inner.position_store(),
+        }
     }
     async fn position(&self) -> Result<Option<i64>, SearchError> {
         self.check()?;
-        self.inner.position().await
+        match self.shared {
+            Some(_) => Ok(None),
+            None => self.inner.position().await,
+        }
     }
     async fn apply(&self, changes: &[CourseDocuments], position: Option<i64>) -> Result<(), SearchError> {
         self.check()?;
@@ -434,7 +443,7 @@ impl Switchable {
 
 pub async fn writes_survive_an_engine_outage(inner: Backend) {
     let down = Arc::new(AtomicBool::new(false));
-    let backend = Switchable { inner, down: down.clone() };
+    let backend = Switchable { inner, down: down.clone(), shared: None };
     let app = spawn_app_with_search(|_| {}, Some(Arc::new(backend))).await;
     let f = fixture(&app).await;
 
@@ -528,7 +537,7 @@ pub async fn reindex_and_check(backend: Backend) {
 
 /// Meilisearch for the contract tests, from `MEILI_URL` and `MEILI_MASTER_KEY`; `None` (and a line
 /// saying the test was skipped) without.
-fn meili() -> Option<(String, Option<String>)> {
+pub fn meili() -> Option<(String, Option<String>)> {
     match std::env::var("MEILI_URL") {
         Ok(url) if !url.trim().is_empty() => Some((url, std::env::var("MEILI_MASTER_KEY").ok())),
         _ => {
@@ -539,7 +548,7 @@ fn meili() -> Option<(String, Option<String>)> {
 }
 
 /// A fresh index per test, deleted afterwards.
-fn meili_index() -> String {
+pub fn meili_index() -> String {
     format!("test_courses_{}", uuid::Uuid::new_v4().simple())
 }
 
@@ -556,7 +565,7 @@ async fn meili_app() -> Option<(TestApp, String)> {
     Some((app, index))
 }
 
-async fn drop_meili_index(index: &str) {
+pub async fn drop_meili_index(index: &str) {
     if let Some((url, key)) = meili()
         && let Ok(client) = meilisearch_sdk::client::Client::new(url, key)
     {

@@ -228,8 +228,7 @@ fn observe(
 ) {
     let elapsed = started.elapsed();
     for (i, r) in responses(response).into_iter().enumerate() {
-        let codes: Vec<String> =
-            r.errors.iter().filter_map(code_of).map(|code| code.as_str().to_owned()).collect();
+        let codes: Vec<_> = r.errors.iter().filter_map(code_of).collect();
         let name = operations.get(i).and_then(|o| o.as_deref());
         state.metrics.request(name, elapsed, &codes);
     }

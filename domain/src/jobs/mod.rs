@@ -37,6 +37,9 @@ pub trait Job: Serialize + DeserializeOwned + Send + Sync + 'static {
     const KIND: &'static str;
     /// Claims before the job is left DEAD.
     const MAX_ATTEMPTS: i32 = 10;
+    /// The longest retry delay: a job that must follow its input closely (the shared search index)
+    /// keeps it short, so that it resumes soon after an outage ends.
+    const MAX_BACKOFF: Duration = Duration::from_secs(3600);
 
     /// Jobs with the same key are one job while PENDING: enqueueing again is a no-op. A job that
     /// already runs has read its input, so a later enqueue makes a new job.
@@ -44,7 +47,7 @@ pub trait Job: Serialize + DeserializeOwned + Send + Sync + 'static {
         None
     }
 
-    /// The first retry's delay; it doubles per attempt (up to an hour), ±25 % jitter.
+    /// The first retry's delay; it doubles per attempt (up to [`Job::MAX_BACKOFF`]), ±25 % jitter.
     fn backoff_base(_state: &AppState) -> Duration {
         Duration::from_secs(1)
     }

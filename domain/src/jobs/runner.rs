@@ -21,8 +21,6 @@ use crate::outage::OutageLog;
 use crate::shutdown::Stop;
 use entity::background_job as job;
 
-/// Longest retry delay.
-const MAX_BACKOFF: Duration = Duration::from_secs(3600);
 /// Wait after a failed claim or record (the database is away).
 const OUTAGE_RETRY: Duration = Duration::from_secs(1);
 /// How often DONE jobs past their retention are deleted.
@@ -40,6 +38,7 @@ struct Kind {
     name: &'static str,
     run: Handler,
     backoff_base: fn(&AppState) -> Duration,
+    max_backoff: Duration,
 }
 
 /// The job kinds a runner runs. An instance runs only what it registers, so an instance without
@@ -61,7 +60,10 @@ impl Registry {
             }
             .boxed()
         });
-        self.kinds.insert(J::KIND, Kind { name: J::KIND, run, backoff_base: J::backoff_base });
+        self.kinds.insert(
+            J::KIND,
+            Kind { name: J::KIND, run, backoff_base: J::backoff_base, max_backoff: J::MAX_BACKOFF },
+        );
         self
     }
 
@@ -250,7 +252,7 @@ impl Runner {
                 self.record("dead", kind_name, &row, || queue::bury(db, row.id, runner, error)).await;
             }
             Err(failure) => {
-                let backoff = backoff((kind.backoff_base)(&self.state), row.attempts);
+                let backoff = backoff((kind.backoff_base)(&self.state), row.attempts, kind.max_backoff);
                 tracing::info!(job = row.id, kind = kind_name, attempts = row.attempts, retry_in_ms = backoff.as_millis() as u64, error = %failure.message, "job failed; retrying later");
                 let backoff =
                     chrono::Duration::from_std(backoff).unwrap_or_else(|_| chrono::Duration::hours(1));
@@ -305,10 +307,10 @@ fn forget(
     held.remove(&id);
 }
 
-/// `base` · 2^(attempt−1), at most an hour, ±25 % so that jobs failing together do not retry together.
-fn backoff(base: Duration, attempt: i32) -> Duration {
+/// `base` · 2^(attempt−1), at most `max`, ±25 % so that jobs failing together do not retry together.
+fn backoff(base: Duration, attempt: i32, max: Duration) -> Duration {
     let exponent = (attempt - 1).clamp(0, 20) as u32;
-    let delay = base.saturating_mul(1 << exponent).min(MAX_BACKOFF);
+    let delay = base.saturating_mul(1 << exponent).min(max);
     delay.mul_f64(rand::thread_rng().gen_range(0.75..1.25))
 }
 
@@ -329,12 +331,13 @@ mod tests {
         let base = Duration::from_secs(1);
         for attempt in 1..=5 {
             let expected = base * (1 << (attempt - 1));
-            let got = backoff(base, attempt);
+            let got = backoff(base, attempt, Duration::from_secs(3600));
             assert!(
                 got >= expected.mul_f64(0.75) && got <= expected.mul_f64(1.25),
                 "attempt {attempt}: {got:?}"
             );
         }
-        assert!(backoff(base, 40) <= MAX_BACKOFF.mul_f64(1.25));
+        let max = Duration::from_secs(10);
+        assert!(backoff(base, 40, max) <= max.mul_f64(1.25));
     }
 }

@@ -9,6 +9,7 @@ pub mod meili;
 pub mod outbox;
 pub mod query;
 pub mod settings;
+pub mod sync;
 pub mod worker;
 
 use std::sync::Arc;

@@ -2,9 +2,12 @@
 //! with the database at start-up and periodically, repairing what differs.
 //!
 //! An embedded index is one per instance: each instance's worker applies every change to its own
-//! index and commits the position with the documents. The Meilisearch index is shared: one worker
-//! at a time (a PostgreSQL advisory lock, released at once when its instance dies) advances the
-//! position kept in `search_cursor`, rebuilding documents from the database's current state, so an
+//! index and commits the position with the documents. The Meilisearch index is shared: in the
+//! server, each instance's worker only watches the position kept in `search_cursor` and queues a
+//! job (see [`super::sync`]) that whichever runner claims applies; tools without a job runner (a
+//! worker built without [`Worker::with_jobs`]) apply directly. Either way one applier at a time (a
+//! PostgreSQL advisory lock, released at once when its instance dies; on SQLite a lock of the
+//! process) advances the cursor, rebuilding documents from the database's current state, so an
 //! older state never overwrites a newer one.
 
 use std::sync::Arc;
@@ -89,16 +92,30 @@ pub struct Worker {
     check_interval: Option<Duration>,
     failures_in_row: AtomicU32,
     outage: OutageLog,
+    /// Set in the server: a shared index is updated by jobs this runner's wake-up starts.
+    jobs_wake: Option<Arc<Notify>>,
 }
 
 /// What one step did.
 #[derive(Debug, Clone, Copy, Default)]
-struct Step {
+pub(crate) struct Step {
     /// Changes applied, or courses refilled.
-    applied: usize,
+    pub applied: usize,
     /// Whether the index was compared with the database (a shared index: only by the lock holder).
-    checked: bool,
+    pub checked: bool,
 }
+
+/// What a step on the shared index did.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Shared {
+    Stepped(Step),
+    /// Another applier holds the index's lock.
+    Busy,
+}
+
+/// The shared index's lock within one process, where the database has no advisory locks (SQLite,
+/// which one process serves).
+static SHARED_LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 impl Worker {
     pub fn new(
@@ -128,7 +145,15 @@ impl Worker {
                 .then(|| Duration::from_secs(settings.check_interval_secs)),
             failures_in_row: AtomicU32::new(0),
             outage: OutageLog::new("search indexing"),
+            jobs_wake: None,
         }
+    }
+
+    /// A shared index is then updated by [`super::sync::SyncSharedIndex`] jobs, queued by this worker
+    /// and started with `jobs_wake`, instead of by this worker itself.
+    pub fn with_jobs(mut self, jobs_wake: Arc<Notify>) -> Self {
+        self.jobs_wake = Some(jobs_wake);
+        self
     }
 
     /// Runs until `stop` fires; a batch in hand is finished first. The first comparison with the
@@ -174,7 +199,13 @@ impl Worker {
     async fn step(&self, check: bool) -> Result<Step, Duration> {
         let result = match self.backend.position_store() {
             PositionStore::Index => self.step_own(check).await,
-            PositionStore::Cursor(name) => self.step_shared(&name, check).await,
+            PositionStore::Cursor(name) => match &self.jobs_wake {
+                Some(jobs_wake) => self.request_shared(&name, check, jobs_wake).await,
+                None => self.step_shared(&name, check).await.map(|shared| match shared {
+                    Shared::Stepped(step) => step,
+                    Shared::Busy => Step::default(),
+                }),
+            },
         };
         match result {
             Ok(step) => {
@@ -210,8 +241,29 @@ impl Worker {
         Ok(Step { applied, checked })
     }
 
+    /// The shared index in the server: queues a job when the cursor is behind the log or a
+    /// comparison is due. Applies nothing itself, so it reports no changes and sleeps until the poll.
+    async fn request_shared(&self, name: &str, check: bool, jobs_wake: &Notify) -> Result<Step, String> {
+        let position = outbox::cursor(&self.db, name).await.map_err(|e| format!("{e:?}"))?;
+        let head = outbox::head(&self.db).await.map_err(|e| format!("{e:?}"))?;
+        if let Some(position) = position {
+            self.stats.position.store(position, Ordering::Relaxed);
+        }
+        if check || position.is_none_or(|p| p < head) {
+            super::sync::request(&self.db, jobs_wake, name, check).await.map_err(|e| format!("{e:?}"))?;
+        }
+        Ok(Step { applied: 0, checked: check })
+    }
+
     /// The shared index: whoever holds the lock advances the cursor; the others wait their turn.
-    async fn step_shared(&self, name: &str, check: bool) -> Result<Step, String> {
+    pub(crate) async fn step_shared(&self, name: &str, check: bool) -> Result<Shared, String> {
+        let _process_lock = match self.db.get_database_backend() {
+            DatabaseBackend::Postgres => None,
+            _ => match SHARED_LOCK.try_lock() {
+                Ok(guard) => Some(guard),
+                Err(_) => return Ok(Shared::Busy),
+            },
+        };
         let txn = self.db.begin().await.map_err(|e| e.to_string())?;
         if self.db.get_database_backend() == DatabaseBackend::Postgres {
             let locked = txn
@@ -227,7 +279,7 @@ impl Worker {
                 .map_err(|e| e.to_string())?
                 .unwrap_or(false);
             if !locked {
-                return Ok(Step::default());
+                return Ok(Shared::Busy);
             }
         }
         let position = outbox::cursor(&txn, name).await.map_err(|e| format!("{e:?}"))?;
@@ -239,7 +291,7 @@ impl Worker {
         outbox::set_cursor(&txn, name, position).await.map_err(|e| format!("{e:?}"))?;
         txn.commit().await.map_err(|e| e.to_string())?;
         self.stats.position.store(position, Ordering::Relaxed);
-        Ok(Step { applied, checked })
+        Ok(Shared::Stepped(Step { applied, checked }))
     }
 
     /// Brings the index from `position` towards the log's head: the next batch of changes, or a
