@@ -21,10 +21,12 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 
 const WAIT: Duration = Duration::from_secs(30);
 
-/// Waits until `app` finds `course` for `query`.
+/// Waits until `app` finds `course` for `query` (an error answer, as while an index is recreated,
+/// counts as not found yet).
 async fn found(app: &TestApp, query: &str, course: &str) {
     eventually(WAIT, &format!("{} finds {query:?}", app.address), || async {
-        ids(&search(app, query, json!({})).await).contains(&course.to_owned()).then_some(())
+        let body = app.gql(None, crate::search::SEARCH, json!({ "q": query, "f": {} })).await;
+        ids(&body["data"]["searchCourses"]).contains(&course.to_owned()).then_some(())
     })
     .await;
 }
@@ -261,5 +263,37 @@ async fn two_instances_share_one_meilisearch_index() {
     shared_index_converged([&a, &b], &backend).await;
     let jobs = sync_jobs(&a.db().await).await;
     assert!(jobs.iter().any(|j| j.state == job::JobState::Done), "applied by jobs: {jobs:?}");
+    drop_meili_index(&index).await;
+}
+
+#[tokio::test]
+async fn a_deleted_meilisearch_index_is_created_again_and_refilled_by_itself() {
+    let Some((url, key)) = meili() else { return };
+    let index = meili_index();
+    let configure = |s: &mut api::config::Settings| {
+        s.search.meili_url = Some(url.clone());
+        s.search.meili_master_key = key.clone().map(secrecy::SecretString::from);
+        s.search.meili_index = index.clone();
+    };
+    let app = crate::helpers::spawn_app_with(configure).await;
+    let f = fixture(&app).await;
+    found(&app, "Schweißen", &f.welding).await;
+
+    let client = meilisearch_sdk::client::Client::new(url.clone(), key.clone()).expect("client");
+    let task = client.delete_index(&index).await.expect("delete the index behind the app's back");
+    task.wait_for_completion(&client, None, None).await.expect("deleted");
+
+    // The next search finds it gone, the backend creates it again with its settings, and the
+    // comparison queued at once refills it; typo tolerance (a setting) works again.
+    for (query, id) in [("Schweißen", &f.welding), ("Projektmanagment", &f.project)] {
+        found(&app, query, id).await;
+    }
+    let everything = search(&app, "", json!({})).await;
+    assert_eq!(everything["totalHits"], 4, "{everything}");
+    let backend: Backend = Arc::new(
+        api::search::meili::MeiliBackend::connect(&url, key.as_deref(), &index).await.expect("Meilisearch"),
+    );
+    let drift = api::search::check(&app.db().await, backend.as_ref()).await.expect("check");
+    assert!(drift.is_clean(), "{drift}");
     drop_meili_index(&index).await;
 }

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use crate::catalog::{SKILL, provider};
 use crate::helpers::{Account, TestApp, assert_error, eventually, spawn_app_with_search};
 
-const SEARCH: &str = "query($q: String, $f: CourseSearchFilter, $s: CourseSearchSort, $first: Int, $after: String) {
+pub const SEARCH: &str = "query($q: String, $f: CourseSearchFilter, $s: CourseSearchSort, $first: Int, $after: String) {
     searchCourses(query: $q, filter: $f, sort: $s, first: $first, after: $after) {
         totalHits processingTimeMs
         hits { course { id title status } offerings { id venue { city } } distanceKm highlights { title description } }

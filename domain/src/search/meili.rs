@@ -2,6 +2,7 @@
 //! document per offering, `distinct` on the course id so each course is one hit.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use meilisearch_sdk::client::{Client, SwapIndexes};
@@ -29,10 +30,20 @@ const FACETS: [&str; 7] =
 pub struct MeiliBackend {
     client: Client,
     uid: String,
+    /// Set when the index was found missing (deleted behind our back) and created again, until the
+    /// indexing worker takes it and queues the comparison that refills it.
+    lost: AtomicBool,
+    /// One re-creation at a time.
+    recreating: AtomicBool,
 }
 
 fn unavailable(e: impl std::fmt::Display) -> SearchError {
     SearchError::Unavailable(e.to_string())
+}
+
+fn index_missing(e: &meilisearch_sdk::errors::Error) -> bool {
+    matches!(e, meilisearch_sdk::errors::Error::Meilisearch(m)
+        if m.error_code == meilisearch_sdk::errors::ErrorCode::IndexNotFound)
 }
 
 pub fn settings() -> Result<Settings, SearchError> {
@@ -45,9 +56,39 @@ impl MeiliBackend {
     /// failure here stops start-up.
     pub async fn connect(url: &str, key: Option<&str>, uid: &str) -> Result<Self, SearchError> {
         let client = Client::new(url, key).map_err(unavailable)?;
-        let backend = Self { client, uid: uid.to_owned() };
+        let backend = Self {
+            client,
+            uid: uid.to_owned(),
+            lost: AtomicBool::new(false),
+            recreating: AtomicBool::new(false),
+        };
         backend.prepare_index(uid).await?;
         Ok(backend)
+    }
+
+    /// An engine error as a [`SearchError`]. A missing index (someone deleted it) is created again
+    /// with its settings, and marked lost so that the worker refills it.
+    async fn failed(&self, e: meilisearch_sdk::errors::Error) -> SearchError {
+        if !index_missing(&e) {
+            return unavailable(e);
+        }
+        match self.recreate().await {
+            Ok(()) => unavailable("the index was missing; it was created again and is refilling"),
+            Err(err) => err,
+        }
+    }
+
+    async fn recreate(&self) -> Result<(), SearchError> {
+        if self.recreating.swap(true, Ordering::SeqCst) {
+            return Err(unavailable("the index is being created again"));
+        }
+        tracing::warn!(index = %self.uid, "the Meilisearch index is missing: creating it again to refill it");
+        let result = self.prepare_index(&self.uid).await;
+        self.recreating.store(false, Ordering::SeqCst);
+        if result.is_ok() {
+            self.lost.store(true, Ordering::SeqCst);
+        }
+        result
     }
 
     async fn prepare_index(&self, uid: &str) -> Result<(), SearchError> {
@@ -180,6 +221,10 @@ impl SearchBackend for MeiliBackend {
         "meilisearch"
     }
 
+    fn take_lost(&self) -> bool {
+        self.lost.swap(false, Ordering::SeqCst)
+    }
+
     /// Upserts the courses' documents in one task, and deletes only those a course no longer has
     /// (an offering removed, a course archived): a title change is a single task.
     /// The position is kept in the database (see [`PositionStore::Cursor`]).
@@ -196,11 +241,18 @@ impl SearchBackend for MeiliBackend {
         let filter = format!("courseId IN [{}]", ids.join(", "));
         let mut existing_query = DocumentsQuery::new(&index);
         existing_query.with_filter(&filter).with_fields(["id"]).with_limit(100_000);
-        let existing: DocumentsResults<IdDoc> = existing_query.execute().await.map_err(unavailable)?;
+        let existing: Vec<IdDoc> = match existing_query.execute::<IdDoc>().await {
+            Ok(page) => page.results,
+            Err(e) if index_missing(&e) => {
+                self.recreate().await?;
+                Vec::new()
+            }
+            Err(e) => return Err(unavailable(e)),
+        };
         let documents: Vec<&OfferingDocument> = changes.iter().flat_map(|c| c.documents.iter()).collect();
         let keep: HashSet<&str> = documents.iter().map(|d| d.id.as_str()).collect();
         let gone: Vec<String> =
-            existing.results.into_iter().map(|d| d.id).filter(|id| !keep.contains(id.as_str())).collect();
+            existing.into_iter().map(|d| d.id).filter(|id| !keep.contains(id.as_str())).collect();
         let mut tasks = Vec::new();
         if !documents.is_empty() {
             tasks.push(index.add_or_replace(&documents, Some("id")).await.map_err(unavailable)?);
@@ -243,7 +295,10 @@ impl SearchBackend for MeiliBackend {
         } else {
             query.with_offset(request.offset).with_limit(limit);
         }
-        let results: MeiliResults<HitDoc> = query.execute().await.map_err(unavailable)?;
+        let results: MeiliResults<HitDoc> = match query.execute().await {
+            Ok(results) => results,
+            Err(e) => return Err(self.failed(e).await),
+        };
         let page_courses: Vec<String> = results.hits.iter().map(|h| h.result.course_id.clone()).collect();
 
         // The matching offerings of the page's courses: the same filters, without distinct.
@@ -256,7 +311,10 @@ impl SearchBackend for MeiliBackend {
                 .with_filter(&filter)
                 .with_limit(1000)
                 .with_attributes_to_retrieve(Selectors::Some(&["courseId", "offeringId", "_geo"]));
-            let matching: MeiliResults<HitDoc> = query.execute().await.map_err(unavailable)?;
+            let matching: MeiliResults<HitDoc> = match query.execute().await {
+                Ok(results) => results,
+                Err(e) => return Err(self.failed(e).await),
+            };
             for hit in matching.hits {
                 offerings.entry(hit.result.course_id.clone()).or_default().push(hit.result);
             }
@@ -328,7 +386,10 @@ impl SearchBackend for MeiliBackend {
             .with_distinct("courseId")
             .with_limit(limit * 3)
             .with_attributes_to_retrieve(Selectors::Some(&["courseId", "title"]));
-        let results: MeiliResults<TitleDoc> = query.execute().await.map_err(unavailable)?;
+        let results: MeiliResults<TitleDoc> = match query.execute().await {
+            Ok(results) => results,
+            Err(e) => return Err(self.failed(e).await),
+        };
         let mut seen = HashSet::new();
         Ok(results
             .hits
@@ -359,7 +420,15 @@ impl SearchBackend for MeiliBackend {
         loop {
             let mut query = DocumentsQuery::new(&index);
             query.with_offset(offset).with_limit(1000).with_fields(["id", "courseId", "version"]);
-            let page: DocumentsResults<VersionDoc> = query.execute().await.map_err(unavailable)?;
+            let page: DocumentsResults<VersionDoc> = match query.execute().await {
+                Ok(page) => page,
+                Err(e) if index_missing(&e) => {
+                    // Created again empty: every document is missing, and the comparison says so.
+                    self.recreate().await?;
+                    return Ok(out);
+                }
+                Err(e) => return Err(unavailable(e)),
+            };
             let n = page.results.len();
             out.extend(page.results.into_iter().map(|d| DocumentVersion {
                 course_id: Uuid::parse_str(&d.course_id).unwrap_or_default(),

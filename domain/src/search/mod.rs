@@ -60,6 +60,12 @@ pub enum PositionStore {
 pub trait SearchBackend: Send + Sync {
     fn name(&self) -> &'static str;
     fn position_store(&self) -> PositionStore;
+    /// Whether the index was found gone and created again empty since the last call (a shared index
+    /// deleted behind the application's back): the worker then queues the comparison with the
+    /// database that refills it, without waiting for the periodic check.
+    fn take_lost(&self) -> bool {
+        false
+    }
     /// The position of [`PositionStore::Index`] (`None`: never filled, or a cursor store).
     async fn position(&self) -> Result<Option<i64>, SearchError> {
         Ok(None)

@@ -244,6 +244,8 @@ impl Worker {
     /// The shared index in the server: queues a job when the cursor is behind the log or a
     /// comparison is due. Applies nothing itself, so it reports no changes and sleeps until the poll.
     async fn request_shared(&self, name: &str, check: bool, jobs_wake: &Notify) -> Result<Step, String> {
+        // A shared index deleted behind our back was created again empty: compare and refill now.
+        let check = check || self.backend.take_lost();
         let position = outbox::cursor(&self.db, name).await.map_err(|e| format!("{e:?}"))?;
         let head = outbox::head(&self.db).await.map_err(|e| format!("{e:?}"))?;
         if let Some(position) = position {
