@@ -67,10 +67,6 @@ struct Scenario {
     token: Option<String>,
 }
 
-/// The server it starts is this binary (`--serve`): the same allocator as `src/main.rs`.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();

@@ -121,10 +121,6 @@ struct Counters {
     rows_fetched: i64,
 }
 
-/// The server it starts is this binary (`--serve`): the same allocator as `src/main.rs`.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
