@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 use crate::catalog::provider;
 use crate::helpers::{Account, TestApp, eventually, spawn_app, spawn_app_with_search};
-use crate::search::{Switchable, drop_meili_index, fixture, ids, meili, meili_index, publish, search};
+use crate::search::{Switchable, drop_meili_index, fixture, meili, meili_index, publish, search};
 use entity::background_job as job;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 
@@ -25,8 +25,10 @@ const WAIT: Duration = Duration::from_secs(30);
 /// counts as not found yet).
 async fn found(app: &TestApp, query: &str, course: &str) {
     eventually(WAIT, &format!("{} finds {query:?}", app.address), || async {
-        let body = app.gql(None, crate::search::SEARCH, json!({ "q": query, "f": {} })).await;
-        ids(&body["data"]["searchCourses"]).contains(&course.to_owned()).then_some(())
+        let (_, body) =
+            app.post_graphql(None, crate::search::SEARCH, json!({ "q": query, "f": {} }), &[]).await;
+        let hits = body["data"]["searchCourses"]["hits"].as_array()?;
+        hits.iter().any(|h| h["course"]["id"] == course).then_some(())
     })
     .await;
 }

@@ -10,6 +10,7 @@
 //! process) advances the cursor, rebuilding documents from the database's current state, so an
 //! older state never overwrites a newer one.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -113,9 +114,15 @@ pub(crate) enum Shared {
     Busy,
 }
 
-/// The shared index's lock within one process, where the database has no advisory locks (SQLite,
+/// Each shared index's lock within one process, where the database has no advisory locks (SQLite,
 /// which one process serves).
-static SHARED_LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+static SHARED_LOCKS: std::sync::LazyLock<std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>> =
+    std::sync::LazyLock::new(Default::default);
+
+fn shared_lock(name: &str) -> Arc<tokio::sync::Mutex<()>> {
+    let mut locks = SHARED_LOCKS.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    locks.entry(name.to_owned()).or_default().clone()
+}
 
 impl Worker {
     pub fn new(
@@ -261,7 +268,7 @@ impl Worker {
     pub(crate) async fn step_shared(&self, name: &str, check: bool) -> Result<Shared, String> {
         let _process_lock = match self.db.get_database_backend() {
             DatabaseBackend::Postgres => None,
-            _ => match SHARED_LOCK.try_lock() {
+            _ => match shared_lock(name).try_lock_owned() {
                 Ok(guard) => Some(guard),
                 Err(_) => return Ok(Shared::Busy),
             },
