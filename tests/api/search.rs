@@ -240,6 +240,21 @@ pub async fn synonyms_and_stop_words_from_the_config(app: &TestApp) {
     assert_eq!(ids(&result), vec![aevo.clone()], "a synonym finds only what it names: {result}");
 }
 
+/// A word a course lacks (a generic one, a place it is not offered in) never empties the result, and
+/// a course matching more of the words ranks above one matching fewer.
+pub async fn words_a_course_lacks_do_not_empty_the_result(app: &TestApp) {
+    let f = fixture(app).await;
+    for (query, first) in [
+        ("Schweißen Lehrgang Rostock", &f.welding),
+        ("Projektmanagement Seminar", &f.project),
+        ("Labor Praxiskurs", &f.lab),
+        ("Praxiskurs Labor", &f.lab),
+    ] {
+        let result = search(app, query, json!({})).await;
+        assert_eq!(ids(&result).first(), Some(first), "{query} should rank {first} first: {result}");
+    }
+}
+
 pub async fn radius_and_distance_order(app: &TestApp) {
     let f = fixture(app).await;
     let near_jena = json!({ "near": { "lat": JENA.0, "lng": JENA.1, "radiusKm": 30 } });
@@ -634,7 +649,8 @@ macro_rules! contract {
 }
 
 contract!(
-    apps: typos_stemming_and_compounds, synonyms_and_stop_words_from_the_config, radius_and_distance_order, facets_match_the_database,
+    apps: typos_stemming_and_compounds, synonyms_and_stop_words_from_the_config, words_a_course_lacks_do_not_empty_the_result,
+        radius_and_distance_order, facets_match_the_database,
         archived_courses_leave_within_a_worker_cycle, bad_search_input_names_the_field;
     backends: writes_survive_an_engine_outage, reindex_and_check
 );

@@ -17,7 +17,8 @@ use std::sync::Mutex;
 use tantivy::collector::TopDocs;
 use tantivy::indexer::{LogMergePolicy, NoMergePolicy};
 use tantivy::query::{
-    AllQuery, BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, Query, RangeQuery, TermQuery, TermSetQuery,
+    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, Query, RangeQuery, TermQuery,
+    TermSetQuery,
 };
 use tantivy::schema::{
     FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions, Value,
@@ -74,6 +75,13 @@ struct Fields {
     updated: Field,
     version: Field,
 }
+
+/// What each matched query word adds to a document's score: more than any relevance score, so
+/// that the number of words matched ranks first (see [`EmbeddedIndex::text_query`]).
+const WORD_TIER: f32 = 10_000.0;
+/// Query words that count towards the tier; later ones still add relevance (a 200-word query
+/// costs no more tiers than this).
+const MAX_TIERED_WORDS: usize = 10;
 
 fn schema() -> (Schema, Fields) {
     let mut b = Schema::builder();
@@ -400,13 +408,19 @@ impl Inner {
         analyze(&self.index, analyzer, text)
     }
 
+    /// The query's words as one query, with the stems to highlight. As Meilisearch's `frequency`
+    /// matching strategy: a course need not match every word (a generic word such as "Kurs" or one
+    /// the course lacks never empties the result), and courses matching more of the words rank
+    /// first — each matched word (or synonym phrase) adds [`WORD_TIER`] to the score, above any
+    /// relevance score, so the tier is the first ranking rule whatever the sort (see
+    /// [`sort_courses`]). Words past [`MAX_TIERED_WORDS`] only add relevance.
     fn text_query(&self, text: &str) -> Option<(Box<dyn Query>, Vec<String>)> {
         let words = self.vocabulary.words(&self.index, text);
         if words.is_empty() {
             return None;
         }
         let last = words.len() - 1;
-        let mut must: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        let mut groups: Vec<Box<dyn Query>> = Vec::new();
         let mut i = 0;
         while i < words.len() {
             let (len, alternatives) = self.vocabulary.synonyms_at(&words[i..]);
@@ -428,11 +442,21 @@ impl Inner {
                 }
                 Box::new(BooleanQuery::new(any))
             };
-            must.push((Occur::Must, clause));
+            groups.push(clause);
             i += len;
         }
         let stems = words.into_iter().map(|w| w.stem).collect();
-        Some((Box::new(BooleanQuery::new(must)), stems))
+        if groups.len() == 1 {
+            return groups.pop().map(|query| (query, stems));
+        }
+        let mut any: Vec<(Occur, Box<dyn Query>)> = Vec::with_capacity(groups.len() * 2);
+        for (n, group) in groups.into_iter().enumerate() {
+            if n < MAX_TIERED_WORDS {
+                any.push((Occur::Should, Box::new(ConstScoreQuery::new(group.box_clone(), WORD_TIER))));
+            }
+            any.push((Occur::Should, group));
+        }
+        Some((Box::new(BooleanQuery::new(any)), stems))
     }
 
     /// One query word in any searchable field; `last` may be unfinished (search as you type).
@@ -574,8 +598,9 @@ impl Inner {
         };
         let query: Box<dyn Query> =
             if clauses.is_empty() { Box::new(AllQuery) } else { Box::new(BooleanQuery::new(clauses)) };
-        // Scores only matter when ranking by relevance; other sorts skip computing them.
-        let scoring = !stems.is_empty() && request.sort == SearchSort::Relevance;
+        // Scores matter when ranking by relevance, and for the words-matched tier of a query of
+        // several words whatever the sort; otherwise they are not computed.
+        let scoring = !stems.is_empty() && (request.sort == SearchSort::Relevance || stems.len() > 1);
         let collector = CourseCollector { near: request.filter.near, scoring, sort: request.sort };
         let fruits = searcher.search(&query, &collector).map_err(engine_error)?;
         let mut courses: HashMap<Uuid, CourseAgg> = HashMap::new();
@@ -1004,8 +1029,12 @@ impl tantivy::collector::SegmentCollector for SegmentCourseCollector {
     }
 }
 
+/// Courses matching more query words first (the score's [`WORD_TIER`]s; all equal without a
+/// query of several words), then by `sort`, then by relevance.
 fn sort_courses(courses: &mut [(Uuid, CourseAgg)], sort: SearchSort) {
+    let tier = |agg: &CourseAgg| (agg.score / WORD_TIER).floor();
     courses.sort_by(|(a_id, a), (b_id, b)| {
+        let words = tier(b).total_cmp(&tier(a));
         let primary = match sort {
             SearchSort::Relevance => b.score.total_cmp(&a.score),
             SearchSort::StartDate => a.start.cmp(&b.start),
@@ -1019,7 +1048,7 @@ fn sort_courses(courses: &mut [(Uuid, CourseAgg)], sort: SearchSort) {
             }
             SearchSort::Updated => b.updated.cmp(&a.updated),
         };
-        primary.then_with(|| b.score.total_cmp(&a.score)).then_with(|| a_id.cmp(b_id))
+        words.then(primary).then_with(|| b.score.total_cmp(&a.score)).then_with(|| a_id.cmp(b_id))
     });
 }
 
