@@ -162,6 +162,10 @@ fn queries() -> Vec<(&'static str, SearchRequest)> {
     vec![
         ("\"Schweißen\"", request("Schweißen", SearchFilter::default(), SearchSort::Relevance)),
         (
+            "\"Pflege Lehrgang Leipzig\" (words a course may lack)",
+            request("Pflege Lehrgang Leipzig", SearchFilter::default(), SearchSort::Relevance),
+        ),
+        (
             "\"Projektmanagment\" (typo)",
             request("Projektmanagment", SearchFilter::default(), SearchSort::Relevance),
         ),

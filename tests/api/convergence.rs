@@ -187,11 +187,19 @@ async fn sync_jobs(db: &DatabaseConnection) -> Vec<job::Model> {
 /// Both instances report the shared cursor at the log's head, and the index matches the database.
 async fn shared_index_converged(apps: [&TestApp; 2], backend: &Backend) {
     let db = apps[0].db().await;
-    eventually(WAIT, "the shared index matches the database", || async {
-        let drift = api::search::check(&db, backend.as_ref()).await.ok()?;
-        (drift.is_clean() && drift.pending_changes == 0).then_some(())
+    let last = std::sync::Mutex::new(String::new());
+    let clean = tokio::time::timeout(WAIT, async {
+        loop {
+            match api::search::check(&db, backend.as_ref()).await {
+                Ok(drift) if drift.is_clean() && drift.pending_changes == 0 => return,
+                Ok(drift) => *last.lock().expect("lock") = drift.to_string(),
+                Err(e) => *last.lock().expect("lock") = e.to_string(),
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     })
     .await;
+    assert!(clean.is_ok(), "the shared index matches the database: {}", last.lock().expect("lock"));
     for app in apps {
         eventually(WAIT, "the instance reports the shared cursor at the head", || async {
             let ready = app.readyz().await;

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use std::sync::Mutex;
-use tantivy::collector::TopDocs;
+use tantivy::collector::{Count, TopDocs};
 use tantivy::indexer::{LogMergePolicy, NoMergePolicy};
 use tantivy::query::{
     AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, Query, RangeQuery, TermQuery,
@@ -75,6 +75,9 @@ struct Fields {
     updated: Field,
     version: Field,
 }
+
+/// A query's text as one query, and the stems to highlight.
+type TextQuery = (Box<dyn Query>, Vec<String>);
 
 /// What each matched query word adds to a document's score: more than any relevance score, so
 /// that the number of words matched ranks first (see [`EmbeddedIndex::text_query`]).
@@ -173,16 +176,21 @@ struct Word {
 /// in the file meets "fur" in a query.
 struct Vocabulary {
     stop_words: HashSet<String>,
+    /// `search-config/query.json`'s generic words, folded: never the word a course must match.
+    optional: HashSet<String>,
     /// Folded key words and their alternatives, longest key first.
     synonyms: Vec<(Vec<String>, Vec<Vec<Word>>)>,
     typos: TypoTolerance,
 }
 
 impl Vocabulary {
-    fn new(index: &Index, settings: TextSettings) -> Self {
+    fn new(index: &Index, settings: TextSettings, query: settings::QuerySettings) -> Self {
         let stop_words: HashSet<String> =
             settings.stop_words.iter().flat_map(|w| analyze(index, PLAIN, w)).collect();
-        let mut vocabulary = Self { stop_words, synonyms: Vec::new(), typos: settings.typo_tolerance };
+        let optional: HashSet<String> =
+            query.optional_words.iter().flat_map(|w| analyze(index, PLAIN, w)).collect();
+        let mut vocabulary =
+            Self { stop_words, optional, synonyms: Vec::new(), typos: settings.typo_tolerance };
         let mut synonyms: Vec<(Vec<String>, Vec<Vec<Word>>)> = settings
             .synonyms
             .iter()
@@ -279,7 +287,7 @@ impl EmbeddedIndex {
             }
         };
         let open = open_index(index)?;
-        let vocabulary = Vocabulary::new(&open.index, settings::courses()?);
+        let vocabulary = Vocabulary::new(&open.index, settings::courses()?, settings::query()?);
         Ok(Self {
             inner: Arc::new(Inner {
                 dir: dir.to_path_buf(),
@@ -408,22 +416,27 @@ impl Inner {
         analyze(&self.index, analyzer, text)
     }
 
-    /// The query's words as one query, with the stems to highlight. As Meilisearch's `frequency`
-    /// matching strategy: a course need not match every word (a generic word such as "Kurs" or one
-    /// the course lacks never empties the result), and courses matching more of the words rank
-    /// first — each matched word (or synonym phrase) adds [`WORD_TIER`] to the score, above any
-    /// relevance score, so the tier is the first ranking rule whatever the sort (see
-    /// [`sort_courses`]). Words past [`MAX_TIERED_WORDS`] only add relevance.
-    fn text_query(&self, text: &str) -> Option<(Box<dyn Query>, Vec<String>)> {
+    /// The query's words as one query for `searcher`, with the stems to highlight. As Meilisearch's
+    /// `last` matching strategy: a course need not match every word — words no course has are
+    /// dropped, and a course must match the first remaining word that is not generic
+    /// (`search-config/query.json`), so a generic word such as "Kurs", or a place a course is not
+    /// offered in, never empties the result, and a query costs no more than that word; courses
+    /// matching more of the words rank first — each matched word
+    /// (or synonym phrase) adds [`WORD_TIER`] to the score, above any relevance score, so the tier is
+    /// the first ranking rule whatever the sort (see [`sort_courses`]). Words past
+    /// [`MAX_TIERED_WORDS`] only add relevance.
+    fn text_query(&self, searcher: &Searcher, text: &str) -> Result<Option<TextQuery>, SearchError> {
         let words = self.vocabulary.words(&self.index, text);
         if words.is_empty() {
-            return None;
+            return Ok(None);
         }
         let last = words.len() - 1;
-        let mut groups: Vec<Box<dyn Query>> = Vec::new();
+        // Each word (or synonym phrase) as a query, and whether all its words are generic.
+        let mut groups: Vec<(Box<dyn Query>, bool)> = Vec::new();
         let mut i = 0;
         while i < words.len() {
             let (len, alternatives) = self.vocabulary.synonyms_at(&words[i..]);
+            let generic = words[i..i + len].iter().all(|w| self.vocabulary.optional.contains(&w.plain));
             let original: Box<dyn Query> = if len == 1 {
                 self.word_query(&words[i], i == last)
             } else {
@@ -442,21 +455,37 @@ impl Inner {
                 }
                 Box::new(BooleanQuery::new(any))
             };
-            groups.push(clause);
+            groups.push((clause, generic));
             i += len;
         }
         let stems = words.into_iter().map(|w| w.stem).collect();
         if groups.len() == 1 {
-            return groups.pop().map(|query| (query, stems));
+            return Ok(groups.pop().map(|(query, _)| (query, stems)));
         }
-        let mut any: Vec<(Occur, Box<dyn Query>)> = Vec::with_capacity(groups.len() * 2);
-        for (n, group) in groups.into_iter().enumerate() {
-            if n < MAX_TIERED_WORDS {
-                any.push((Occur::Should, Box::new(ConstScoreQuery::new(group.box_clone(), WORD_TIER))));
+        // Words no course has are dropped. The first of the others that is not generic is the one a
+        // course must match (Meilisearch's `last` strategy keeps the first word too); when every
+        // word is generic, the first that matches.
+        let mut found: Vec<(Box<dyn Query>, bool)> = Vec::with_capacity(groups.len());
+        for (group, generic) in groups {
+            if searcher.search(&group, &Count).map_err(engine_error)? > 0 {
+                found.push((group, generic));
             }
-            any.push((Occur::Should, group));
         }
-        Some((Box::new(BooleanQuery::new(any)), stems))
+        let Some(anchor) =
+            found.iter().position(|(_, generic)| !generic).or((!found.is_empty()).then_some(0))
+        else {
+            // No word matches anything: a query that finds nothing.
+            return Ok(Some((Box::new(BooleanQuery::new(Vec::new())), stems)));
+        };
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::with_capacity(found.len() * 2 + 1);
+        clauses.push((Occur::Must, found[anchor].0.box_clone()));
+        for (n, (group, _)) in found.into_iter().enumerate() {
+            if n < MAX_TIERED_WORDS {
+                clauses.push((Occur::Should, Box::new(ConstScoreQuery::new(group.box_clone(), WORD_TIER))));
+            }
+            clauses.push((Occur::Should, group));
+        }
+        Ok(Some((Box::new(BooleanQuery::new(clauses)), stems)))
     }
 
     /// One query word in any searchable field; `last` may be unfinished (search as you type).
@@ -587,7 +616,7 @@ impl Inner {
         let started = Instant::now();
         let f = self.fields;
         let searcher = self.searcher();
-        let text = self.text_query(&request.query);
+        let text = self.text_query(&searcher, &request.query)?;
         let mut clauses = self.filter_queries(request);
         let stems = match text {
             Some((query, stems)) => {

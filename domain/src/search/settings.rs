@@ -61,6 +61,24 @@ impl TypoTolerance {
     }
 }
 
+/// How the embedded backend reads a query beyond Meilisearch's settings
+/// (`search-config/query.json`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QuerySettings {
+    /// Generic words ("Kurs", "Weiterbildung", "online") a course may lack: they rank courses that
+    /// have them higher but never decide which courses are found.
+    #[serde(default)]
+    pub optional_words: Vec<String>,
+}
+
+pub const QUERY_SETTINGS: &str = include_str!("../../../search-config/query.json");
+
+pub fn query() -> Result<QuerySettings, SearchError> {
+    serde_json::from_str(QUERY_SETTINGS)
+        .map_err(|e| SearchError::Internal(format!("search-config/query.json: {e}")))
+}
+
 /// The settings of the course index.
 pub fn courses() -> Result<TextSettings, SearchError> {
     serde_json::from_str(SETTINGS)
@@ -78,6 +96,15 @@ mod tests {
         assert!(settings.synonyms.get("aevo").is_some_and(|s| s.iter().any(|w| w == "ausbildereignung")));
         let typos = &settings.typo_tolerance;
         assert_eq!((typos.typos_for(4), typos.typos_for(5), typos.typos_for(9)), (0, 1, 2));
+        Ok(())
+    }
+
+    #[test]
+    fn the_query_settings_name_generic_words() -> Result<(), SearchError> {
+        let settings = query()?;
+        for word in ["kurs", "lehrgang", "weiterbildung", "seminar"] {
+            assert!(settings.optional_words.iter().any(|w| w == word), "{word}");
+        }
         Ok(())
     }
 }

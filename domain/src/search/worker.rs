@@ -266,30 +266,24 @@ impl Worker {
 
     /// The shared index: whoever holds the lock advances the cursor; the others wait their turn.
     pub(crate) async fn step_shared(&self, name: &str, check: bool) -> Result<Shared, String> {
-        let _process_lock = match self.db.get_database_backend() {
-            DatabaseBackend::Postgres => None,
-            _ => match shared_lock(name).try_lock_owned() {
-                Ok(guard) => Some(guard),
-                Err(_) => return Ok(Shared::Busy),
-            },
-        };
+        if self.db.get_database_backend() != DatabaseBackend::Postgres {
+            return self.step_shared_in_process(name, check).await;
+        }
         let txn = self.db.begin().await.map_err(|e| e.to_string())?;
-        if self.db.get_database_backend() == DatabaseBackend::Postgres {
-            let locked = txn
-                .query_one_raw(Statement::from_sql_and_values(
-                    DatabaseBackend::Postgres,
-                    "SELECT pg_try_advisory_xact_lock(7317002, hashtext($1)) AS locked",
-                    [name.into()],
-                ))
-                .await
-                .map_err(|e| e.to_string())?
-                .map(|row| row.try_get::<bool>("", "locked"))
-                .transpose()
-                .map_err(|e| e.to_string())?
-                .unwrap_or(false);
-            if !locked {
-                return Ok(Shared::Busy);
-            }
+        let locked = txn
+            .query_one_raw(Statement::from_sql_and_values(
+                DatabaseBackend::Postgres,
+                "SELECT pg_try_advisory_xact_lock(7317002, hashtext($1)) AS locked",
+                [name.into()],
+            ))
+            .await
+            .map_err(|e| e.to_string())?
+            .map(|row| row.try_get::<bool>("", "locked"))
+            .transpose()
+            .map_err(|e| e.to_string())?
+            .unwrap_or(false);
+        if !locked {
+            return Ok(Shared::Busy);
         }
         let position = outbox::cursor(&txn, name).await.map_err(|e| format!("{e:?}"))?;
         let (applied, position) = self.advance(&txn, position).await?;
@@ -299,6 +293,24 @@ impl Worker {
         }
         outbox::set_cursor(&txn, name, position).await.map_err(|e| format!("{e:?}"))?;
         txn.commit().await.map_err(|e| e.to_string())?;
+        self.stats.position.store(position, Ordering::Relaxed);
+        Ok(Shared::Stepped(Step { applied, checked }))
+    }
+
+    /// The shared index on SQLite (one process): the process lock serialises appliers, and no
+    /// transaction spans the engine's work — a read transaction that writes the cursor after other
+    /// writes (job leases, new changes) committed meanwhile would fail on its stale snapshot.
+    async fn step_shared_in_process(&self, name: &str, check: bool) -> Result<Shared, String> {
+        let Ok(_lock) = shared_lock(name).try_lock_owned() else {
+            return Ok(Shared::Busy);
+        };
+        let position = outbox::cursor(&self.db, name).await.map_err(|e| format!("{e:?}"))?;
+        let (applied, position) = self.advance(&self.db, position).await?;
+        let checked = check && applied == 0;
+        if checked {
+            self.check_and_repair().await?;
+        }
+        outbox::set_cursor(&self.db, name, position).await.map_err(|e| format!("{e:?}"))?;
         self.stats.position.store(position, Ordering::Relaxed);
         Ok(Shared::Stepped(Step { applied, checked }))
     }
