@@ -255,6 +255,25 @@ pub async fn words_a_course_lacks_do_not_empty_the_result(app: &TestApp) {
     }
 }
 
+/// Queries of only stop words, only punctuation, many words or mixed scripts get a result or
+/// `BAD_USER_INPUT` on `query`, never an engine error.
+pub async fn odd_queries_get_a_result_or_a_coded_refusal(app: &TestApp) {
+    let f = fixture(app).await;
+    let many = vec!["Schweißen"; 200].join(" ");
+    let many_different: String = (0..200).map(|i| format!("Wort{i} ")).collect();
+    for query in
+        ["der die das und", "!!! ??? ... --- ///", "Schweißen сварка 焊接 لحام", &many, &many_different]
+    {
+        let body = app.gql(None, SEARCH, json!({ "q": query })).await;
+        match body["errors"][0]["extensions"]["code"].as_str() {
+            None => assert!(body["data"]["searchCourses"]["totalHits"].is_number(), "{query}: {body}"),
+            Some(_) => assert_error(&body, "BAD_USER_INPUT", Some("query")),
+        }
+    }
+    let body = app.gql(None, SEARCH, json!({ "q": "Schweißen сварка 焊接" })).await;
+    assert_eq!(ids(&body["data"]["searchCourses"]).first(), Some(&f.welding), "{body}");
+}
+
 pub async fn radius_and_distance_order(app: &TestApp) {
     let f = fixture(app).await;
     let near_jena = json!({ "near": { "lat": JENA.0, "lng": JENA.1, "radiusKm": 30 } });
@@ -650,7 +669,7 @@ macro_rules! contract {
 
 contract!(
     apps: typos_stemming_and_compounds, synonyms_and_stop_words_from_the_config, words_a_course_lacks_do_not_empty_the_result,
-        radius_and_distance_order, facets_match_the_database,
+        odd_queries_get_a_result_or_a_coded_refusal, radius_and_distance_order, facets_match_the_database,
         archived_courses_leave_within_a_worker_cycle, bad_search_input_names_the_field;
     backends: writes_survive_an_engine_outage, reindex_and_check
 );
