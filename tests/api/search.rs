@@ -673,3 +673,38 @@ contract!(
         archived_courses_leave_within_a_worker_cycle, bad_search_input_names_the_field;
     backends: writes_survive_an_engine_outage, reindex_and_check
 );
+
+/// The embedded index reads compounds both ways and umlauts written out: "Pflegekurs" finds a course
+/// on "Pflege" that is a "…kurs", "Schweisskurs" a "Schweißkurs", "Fuehrung" a "Führungsrolle".
+/// (Meilisearch splits no compounds; see the README.)
+#[tokio::test]
+async fn embedded_compound_queries_and_written_out_umlauts() {
+    let app = crate::helpers::spawn_app().await;
+    let f = fixture(&app).await;
+    let mut made = Vec::new();
+    for (title, description) in [
+        ("Pflegebasiskurs für Quereinsteiger", "Grundlagen der Pflege und Betreuung im Alltag."),
+        ("Schweißkurs für Einsteiger", "Erste Nähte mit dem Lichtbogen."),
+        ("Neu in der Führungsrolle", "Mitarbeitende leiten, Gespräche führen, Konflikte lösen."),
+    ] {
+        let id = create(
+            &app,
+            &f.owner,
+            &f.provider,
+            course(title, description, "ONLINE", json!({ "rollingStart": true })),
+        )
+        .await;
+        publish(&app, &f.owner, &id).await;
+        made.push(id);
+    }
+    wait_for_total(&app, 7).await;
+    for (query, expected) in [
+        ("Pflegekurs", &made[0]),
+        ("Schweisskurs", &made[1]),
+        ("Fuehrung", &made[2]),
+        ("Fuehrungsrolle", &made[2]),
+    ] {
+        let result = search(&app, query, json!({})).await;
+        assert!(ids(&result).contains(expected), "{query} should find {expected}: {result}");
+    }
+}

@@ -438,7 +438,11 @@ impl Inner {
             let (len, alternatives) = self.vocabulary.synonyms_at(&words[i..]);
             let generic = words[i..i + len].iter().all(|w| self.vocabulary.optional.contains(&w.plain));
             let original: Box<dyn Query> = if len == 1 {
-                self.word_query(&words[i], i == last)
+                if groups.len() < MAX_TIERED_WORDS {
+                    self.spelled_query(searcher, &words[i], i == last)?
+                } else {
+                    self.word_query(&words[i], i == last)
+                }
             } else {
                 let phrase = words[i..i + len].iter().enumerate();
                 Box::new(BooleanQuery::new(
@@ -486,6 +490,86 @@ impl Inner {
             clauses.push((Occur::Should, group));
         }
         Ok(Some((Box::new(BooleanQuery::new(clauses)), stems)))
+    }
+
+    /// One query word as typed, or as its other spellings: umlauts written out ("Fuehrung" for
+    /// "Führung") and a compound split into two words the index holds ("Pflegekurs" → "Pflege" and
+    /// "Kurs", "Schweisskurs" → "Schweiß…" and "Kurs"), the first part also as the start of a
+    /// compound. The word as typed scores highest.
+    fn spelled_query(
+        &self,
+        searcher: &Searcher,
+        word: &Word,
+        last: bool,
+    ) -> Result<Box<dyn Query>, SearchError> {
+        let mut any: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Should, self.word_query(word, last))];
+        let plain = &word.plain;
+        let transliterated = plain.replace("ae", "a").replace("oe", "o").replace("ue", "u");
+        if transliterated != *plain {
+            let variant = self.word(&transliterated);
+            any.push((
+                Occur::Should,
+                boosted(BooleanQuery::new(vec![(Occur::Should, self.word_query(&variant, true))]), 0.9),
+            ));
+        }
+        if let Some((head, tail)) = self.compound_split(searcher, &transliterated)? {
+            let parts = vec![
+                (Occur::Must, self.word_query(&head, true)),
+                (Occur::Must, self.word_query(&tail, last)),
+            ];
+            any.push((Occur::Should, boosted(BooleanQuery::new(parts), 0.7)));
+        }
+        if any.len() == 1 {
+            return Ok(any.remove(0).1);
+        }
+        Ok(Box::new(BooleanQuery::new(any)))
+    }
+
+    /// `text` as a query word, folded and stemmed as the index's words are.
+    fn word(&self, text: &str) -> Word {
+        let plain = self.analyze(PLAIN, text).concat();
+        let stem = self.analyze(STEMMED, text).concat();
+        Word { plain, stem }
+    }
+
+    /// The split of a long query word into a first part and a last part (at least four letters each;
+    /// a linking "s" may sit between them) that both occur in the index, the longest first part
+    /// first; `None` when no split does.
+    fn compound_split(&self, searcher: &Searcher, plain: &str) -> Result<Option<(Word, Word)>, SearchError> {
+        const MIN_PART: usize = 4;
+        let chars: Vec<char> = plain.chars().collect();
+        if chars.len() < 2 * MIN_PART || !chars.iter().all(|c| c.is_alphabetic()) {
+            return Ok(None);
+        }
+        let f = &self.fields;
+        let known = |word: &Word, as_start: bool| -> Result<bool, SearchError> {
+            for field in [f.title, f.skills_text, f.keywords, f.description] {
+                if searcher.doc_freq(&Term::from_field_text(field, &word.stem)).map_err(engine_error)? > 0 {
+                    return Ok(true);
+                }
+            }
+            // A compound's last part is indexed on its own in `parts`.
+            if !as_start
+                && searcher.doc_freq(&Term::from_field_text(f.parts, &word.plain)).map_err(engine_error)? > 0
+            {
+                return Ok(true);
+            }
+            Ok(false)
+        };
+        for split in (MIN_PART..=chars.len() - MIN_PART).rev() {
+            let head: String = chars[..split].iter().collect();
+            let mut tails = vec![chars[split..].iter().collect::<String>()];
+            if chars[split] == 's' && chars.len() - split > MIN_PART {
+                tails.push(chars[split + 1..].iter().collect());
+            }
+            for tail in tails {
+                let (head, tail) = (self.word(&head), self.word(&tail));
+                if known(&tail, false)? && known(&head, true)? {
+                    return Ok(Some((head, tail)));
+                }
+            }
+        }
+        Ok(None)
     }
 
     /// One query word in any searchable field; `last` may be unfinished (search as you type).
