@@ -203,6 +203,25 @@ async fn applied(client: &reqwest::Client, instance: &Instance, head: i64) -> bo
     ready(client, instance).await.is_some_and(|(_, r)| r["search"]["position"].as_i64() >= Some(head))
 }
 
+/// Waits until every instance reports the log applied up to `head`; the time it took.
+async fn all_applied(
+    client: &reqwest::Client,
+    instances: &[Instance],
+    head: i64,
+    what: &str,
+    limit: Duration,
+) -> anyhow::Result<Duration> {
+    until(what, limit, || async {
+        for instance in instances {
+            if !applied(client, instance, head).await {
+                return false;
+            }
+        }
+        true
+    })
+    .await
+}
+
 /// Polls every 20 ms until `check` holds; the time it took.
 async fn until<F, Fut>(what: &str, limit: Duration, mut check: F) -> anyhow::Result<Duration>
 where
@@ -437,14 +456,13 @@ async fn run(args: &Args, server: &Path, admin: &DatabaseConnection, name: &str)
     let log_head = head(&db).await?;
     let restarted = Instant::now();
     start(&mut instances[victim])?;
-    until("every instance applies every change", Duration::from_secs(60), || async {
-        for instance in &instances {
-            if !applied(&client, instance, log_head).await {
-                return false;
-            }
-        }
-        true
-    })
+    all_applied(
+        &client,
+        &instances,
+        log_head,
+        "every instance applies every change",
+        Duration::from_secs(60),
+    )
     .await?;
     let caught_up = restarted.elapsed();
     let not_found = missing(&client, &instances, &last).await;
@@ -470,14 +488,13 @@ async fn run(args: &Args, server: &Path, admin: &DatabaseConnection, name: &str)
         let log_head = head(&db).await?;
         let restarted = Instant::now();
         engine.start(&client).await?;
-        until("the shared index applies every change", Duration::from_secs(120), || async {
-            for instance in &instances {
-                if !applied(&client, instance, log_head).await {
-                    return false;
-                }
-            }
-            true
-        })
+        all_applied(
+            &client,
+            &instances,
+            log_head,
+            "the shared index applies every change",
+            Duration::from_secs(120),
+        )
         .await?;
         let caught_up = restarted.elapsed();
         let not_found = missing(&client, &instances, &last).await;
@@ -567,14 +584,13 @@ async fn run(args: &Args, server: &Path, admin: &DatabaseConnection, name: &str)
             Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
         }
     };
-    until("every instance applies every change after the outage", Duration::from_secs(120), || async {
-        for instance in &instances {
-            if !applied(&client, instance, log_head).await {
-                return false;
-            }
-        }
-        true
-    })
+    all_applied(
+        &client,
+        &instances,
+        log_head,
+        "every instance applies every change after the outage",
+        Duration::from_secs(120),
+    )
     .await?;
     let caught_up = back.elapsed();
     let not_found = missing(&client, &instances, &last).await;

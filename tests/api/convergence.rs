@@ -15,7 +15,9 @@ use serde_json::{Value, json};
 
 use crate::catalog::provider;
 use crate::helpers::{Account, TestApp, eventually, spawn_app, spawn_app_with_search};
-use crate::search::{Switchable, drop_meili_index, fixture, meili, meili_index, publish, search};
+use crate::search::{
+    Switchable, drop_meili_index, fixture, meili, meili_app, meili_index, meili_settings, publish, search,
+};
 use entity::background_job as job;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 
@@ -249,12 +251,8 @@ async fn a_shared_index_follows_the_log_through_jobs_and_resumes_after_an_outage
 async fn two_instances_share_one_meilisearch_index() {
     let Some((url, key)) = meili() else { return };
     let index = meili_index();
-    let configure = |s: &mut api::config::Settings| {
-        s.search.meili_url = Some(url.clone());
-        s.search.meili_master_key = key.clone().map(secrecy::SecretString::from);
-        s.search.meili_index = index.clone();
-    };
-    let a = crate::helpers::spawn_app_with(configure).await;
+    let configure = meili_settings(&url, key.as_deref(), &index);
+    let a = crate::helpers::spawn_app_with(configure.clone()).await;
     let b = a.second_instance(configure).await;
     let (owner, provider_id) = provider(&a, "meili@anbieter.de", "Geteilter Index GmbH").await;
     let mut courses = Vec::new();
@@ -278,14 +276,8 @@ async fn two_instances_share_one_meilisearch_index() {
 
 #[tokio::test]
 async fn a_deleted_meilisearch_index_is_created_again_and_refilled_by_itself() {
+    let Some((app, index)) = meili_app().await else { return };
     let Some((url, key)) = meili() else { return };
-    let index = meili_index();
-    let configure = |s: &mut api::config::Settings| {
-        s.search.meili_url = Some(url.clone());
-        s.search.meili_master_key = key.clone().map(secrecy::SecretString::from);
-        s.search.meili_index = index.clone();
-    };
-    let app = crate::helpers::spawn_app_with(configure).await;
     let f = fixture(&app).await;
     found(&app, "Schweißen", &f.welding).await;
 

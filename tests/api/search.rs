@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use api::config::Settings;
 use api::search::document::{CourseDocuments, DocumentVersion, OfferingDocument};
 use api::search::query::{SearchRequest, SearchResults, Suggestion};
 use api::search::{Backend, PositionStore, SearchBackend, SearchError};
@@ -586,16 +587,21 @@ pub fn meili_index() -> String {
     format!("test_courses_{}", uuid::Uuid::new_v4().simple())
 }
 
-async fn meili_app() -> Option<(TestApp, String)> {
+/// Settings for Meilisearch at `url` with `key`, on `index`.
+pub fn meili_settings(url: &str, key: Option<&str>, index: &str) -> impl Fn(&mut Settings) + Clone + use<> {
+    let (url, key, index) = (url.to_owned(), key.map(str::to_owned), index.to_owned());
+    move |s: &mut Settings| {
+        s.search.meili_url = Some(url.clone());
+        s.search.meili_master_key = key.clone().map(secrecy::SecretString::from);
+        s.search.meili_index = index.clone();
+    }
+}
+
+/// An app on a fresh Meilisearch index (`None` without `MEILI_URL`), and the index.
+pub async fn meili_app() -> Option<(TestApp, String)> {
     let (url, key) = meili()?;
     let index = meili_index();
-    let uid = index.clone();
-    let app = crate::helpers::spawn_app_with(move |s| {
-        s.search.meili_url = Some(url);
-        s.search.meili_master_key = key.map(secrecy::SecretString::from);
-        s.search.meili_index = uid;
-    })
-    .await;
+    let app = crate::helpers::spawn_app_with(meili_settings(&url, key.as_deref(), &index)).await;
     Some((app, index))
 }
 
