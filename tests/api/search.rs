@@ -256,6 +256,40 @@ pub async fn words_a_course_lacks_do_not_empty_the_result(app: &TestApp) {
     }
 }
 
+/// What people type for a course's subject: an everyday word, an abbreviation, another language's
+/// word, a generic word beside it — the synonyms of `search-config/courses.json` on both backends.
+pub async fn everyday_words_and_abbreviations_find_their_courses(app: &TestApp) {
+    let f = fixture(app).await;
+    let mut made = Vec::new();
+    for (title, description) in [
+        ("Gabelstapler Fahrausweis", "Theorie und Praxis nach DGUV Grundsatz 308-001."),
+        ("Business English B2", "Meetings, Telefonate und E-Mails sicher auf Englisch führen."),
+        ("Ausbildung der Ausbilder (AEVO)", "Vorbereitung auf die Prüfung vor der Kammer."),
+        ("Qualitätsmanagement nach ISO 9001", "Grundlagen für QM-Beauftragte."),
+    ] {
+        let id = create(
+            app,
+            &f.owner,
+            &f.provider,
+            course(title, description, "ONLINE", json!({ "rollingStart": true })),
+        )
+        .await;
+        publish(app, &f.owner, &id).await;
+        made.push(id);
+    }
+    wait_for_total(app, 8).await;
+    for (query, expected) in [
+        ("Staplerschein", &made[0]),
+        ("Englisch Kurs", &made[1]),
+        ("Ausbilderschein", &made[2]),
+        ("QM", &made[3]),
+        ("Schweißen Seminar", &f.welding),
+    ] {
+        let result = search(app, query, json!({})).await;
+        assert_eq!(ids(&result).first(), Some(expected), "{query} should rank {expected} first: {result}");
+    }
+}
+
 /// Queries of only stop words, only punctuation, many words or mixed scripts get a result or
 /// `BAD_USER_INPUT` on `query`, never an engine error.
 pub async fn odd_queries_get_a_result_or_a_coded_refusal(app: &TestApp) {
@@ -675,7 +709,8 @@ macro_rules! contract {
 
 contract!(
     apps: typos_stemming_and_compounds, synonyms_and_stop_words_from_the_config, words_a_course_lacks_do_not_empty_the_result,
-        odd_queries_get_a_result_or_a_coded_refusal, radius_and_distance_order, facets_match_the_database,
+        odd_queries_get_a_result_or_a_coded_refusal, everyday_words_and_abbreviations_find_their_courses,
+        radius_and_distance_order, facets_match_the_database,
         archived_courses_leave_within_a_worker_cycle, bad_search_input_names_the_field;
     backends: writes_survive_an_engine_outage, reindex_and_check
 );
@@ -692,6 +727,10 @@ async fn embedded_compound_queries_and_written_out_umlauts() {
         ("Pflegebasiskurs für Quereinsteiger", "Grundlagen der Pflege und Betreuung im Alltag."),
         ("Schweißkurs für Einsteiger", "Erste Nähte mit dem Lichtbogen."),
         ("Neu in der Führungsrolle", "Mitarbeitende leiten, Gespräche führen, Konflikte lösen."),
+        (
+            "Geprüfte/r Industriemeister/in Metall (IHK)",
+            "Aufstiegsfortbildung für Facharbeiter der Metallberufe.",
+        ),
     ] {
         let id = create(
             &app,
@@ -703,8 +742,10 @@ async fn embedded_compound_queries_and_written_out_umlauts() {
         publish(&app, &f.owner, &id).await;
         made.push(id);
     }
-    wait_for_total(&app, 7).await;
+    wait_for_total(&app, 8).await;
     for (query, expected) in [
+        // A two-word synonym for the head of a compound (Meilisearch finds nothing here).
+        ("Bachelor Professional Metall", &made[3]),
         ("Pflegekurs", &made[0]),
         ("Schweisskurs", &made[1]),
         ("Fuehrung", &made[2]),
