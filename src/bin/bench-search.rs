@@ -158,6 +158,7 @@ fn queries() -> Vec<(&'static str, SearchRequest)> {
         offset: 0,
         limit: 20,
         without_facets: false,
+        without_highlights: false,
     };
     vec![
         ("\"Schweißen\"", request("Schweißen", SearchFilter::default(), SearchSort::Relevance)),

@@ -740,7 +740,7 @@ impl Inner {
         let page: Vec<(Uuid, CourseAgg)> =
             ranked.into_iter().skip(request.offset).take(request.limit).collect();
 
-        let highlight = !stems.is_empty();
+        let highlight = !stems.is_empty() && !request.without_highlights;
         let (title_snippets, description_snippets) = if highlight {
             let terms = |field: Field| -> BooleanQuery {
                 BooleanQuery::new(

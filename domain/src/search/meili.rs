@@ -280,11 +280,14 @@ impl SearchBackend for MeiliBackend {
             .with_query(&request.query)
             .with_filter(&filter)
             .with_distinct("courseId")
-            .with_attributes_to_retrieve(Selectors::Some(&["courseId", "offeringId", "_geo"]))
-            .with_attributes_to_highlight(Selectors::Some(&["title"]))
-            .with_attributes_to_crop(Selectors::Some(&[("description", Some(24))]))
-            .with_highlight_pre_tag("<em>")
-            .with_highlight_post_tag("</em>");
+            .with_attributes_to_retrieve(Selectors::Some(&["courseId", "offeringId", "_geo"]));
+        if !request.without_highlights {
+            query
+                .with_attributes_to_highlight(Selectors::Some(&["title"]))
+                .with_attributes_to_crop(Selectors::Some(&[("description", Some(24))]))
+                .with_highlight_pre_tag("<em>")
+                .with_highlight_post_tag("</em>");
+        }
         if !sort_refs.is_empty() {
             query.with_sort(&sort_refs);
         }

@@ -55,6 +55,8 @@ pub struct SearchRequest {
     pub limit: usize,
     /// Skip the facet counts (callers that only need the hits, such as matching).
     pub without_facets: bool,
+    /// Skip the highlighted title and the description snippet (a page that shows neither).
+    pub without_highlights: bool,
 }
 
 /// One course in the results, with the offerings that matched.

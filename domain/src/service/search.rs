@@ -34,13 +34,26 @@ pub struct FilterInput {
     pub has_seats: bool,
 }
 
+/// What of a result the caller shows beyond the hits: what it leaves out is not computed.
+#[derive(Debug, Clone, Copy)]
+pub struct Shown {
+    pub facets: bool,
+    pub highlights: bool,
+}
+
+impl Default for Shown {
+    fn default() -> Self {
+        Self { facets: true, highlights: true }
+    }
+}
+
 pub async fn search(
     state: &AppState,
     query: Option<&str>,
     filter: FilterInput,
     sort: SearchSort,
-    offset: usize,
-    limit: usize,
+    (offset, limit): (usize, usize),
+    shown: Shown,
 ) -> ApiResult<SearchResults> {
     let query = query.unwrap_or_default().trim().to_owned();
     if query.chars().count() > MAX_QUERY_CHARS {
@@ -53,7 +66,15 @@ pub async fn search(
     if sort == SearchSort::Distance && filter.near.is_none() {
         return Err(ApiError::bad_input("sort", "sorting by distance needs filter.near"));
     }
-    let request = SearchRequest { query, filter, sort, offset, limit, without_facets: false };
+    let request = SearchRequest {
+        query,
+        filter,
+        sort,
+        offset,
+        limit,
+        without_facets: !shown.facets,
+        without_highlights: !shown.highlights,
+    };
     let started = std::time::Instant::now();
     let results = with_deadline(state.search.search(&request)).await;
     state.metrics.search(started.elapsed());

@@ -79,9 +79,15 @@ impl SearchQuery {
             CourseSearchSort::Distance => SearchSort::Distance,
             CourseSearchSort::Updated => SearchSort::Updated,
         };
-        let results =
-            search::search(state, query.as_deref(), input, sort, page.offset as usize, page.first as usize)
-                .await?;
+        // What the selection does not show is neither computed nor loaded.
+        let look_ahead = ctx.look_ahead();
+        let hits_selection = look_ahead.field("hits");
+        let shown = search::Shown {
+            facets: look_ahead.field("facets").exists(),
+            highlights: hits_selection.field("highlights").exists(),
+        };
+        let page_range = (page.offset as usize, page.first as usize);
+        let results = search::search(state, query.as_deref(), input, sort, page_range, shown).await?;
 
         // The index may lag the database by a moment: what is no longer published is left out.
         let returned = results.hits.len();
@@ -90,8 +96,11 @@ impl SearchQuery {
             .load_many(ids.clone())
             .await
             .map_err(crate::error::ApiError::from)?;
-        let offerings: HashMap<_, _> =
-            loader::<OfferingsLoader>(ctx)?.load_many(ids).await.map_err(crate::error::ApiError::from)?;
+        let offerings: HashMap<_, _> = if hits_selection.field("offerings").exists() {
+            loader::<OfferingsLoader>(ctx)?.load_many(ids).await.map_err(crate::error::ApiError::from)?
+        } else {
+            HashMap::new()
+        };
         let mut hits = Vec::with_capacity(results.hits.len());
         for hit in results.hits {
             let Some(course) = courses.get(&hit.course_id) else { continue };
