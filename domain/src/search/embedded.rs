@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
+use rustc_hash::FxHashMap;
 use std::sync::Mutex;
 use tantivy::collector::{Count, TopDocs};
 use tantivy::indexer::{LogMergePolicy, NoMergePolicy};
@@ -714,9 +715,14 @@ impl Inner {
         // Scores matter when ranking by relevance, and for the words-matched tier of a query of
         // several words whatever the sort; otherwise they are not computed.
         let scoring = !stems.is_empty() && (request.sort == SearchSort::Relevance || stems.len() > 1);
-        let collector = CourseCollector { near: request.filter.near, scoring, sort: request.sort };
+        let collector = CourseCollector {
+            near: request.filter.near,
+            scoring,
+            sort: request.sort,
+            facets: !request.without_facets,
+        };
         let fruits = searcher.search(&query, &collector).map_err(engine_error)?;
-        let mut courses: HashMap<Uuid, CourseAgg> = HashMap::new();
+        let mut courses: FxHashMap<Uuid, CourseAgg> = FxHashMap::default();
         for (course, agg) in fruits.into_iter().flatten() {
             match courses.get_mut(&course) {
                 Some(existing) => existing.merge(agg),
@@ -736,6 +742,14 @@ impl Inner {
             if request.without_facets { Facets::default() } else { self.facets(&courses, &mut segments)? };
         let total_courses = courses.len();
         let mut ranked: Vec<(Uuid, CourseAgg)> = courses.into_iter().collect();
+        // Only the courses up to the page's end are put in order.
+        let wanted = request.offset.saturating_add(request.limit);
+        if wanted < ranked.len() {
+            ranked.select_nth_unstable_by(wanted, |(a_id, a), (b_id, b)| {
+                compare_courses(a_id, a, b_id, b, request.sort)
+            });
+            ranked.truncate(wanted);
+        }
         sort_courses(&mut ranked, request.sort);
         let page: Vec<(Uuid, CourseAgg)> =
             ranked.into_iter().skip(request.offset).take(request.limit).collect();
@@ -806,7 +820,7 @@ impl Inner {
     /// Bundesland may differ per offering and was gathered per document.
     fn facets(
         &self,
-        courses: &HashMap<Uuid, CourseAgg>,
+        courses: &FxHashMap<Uuid, CourseAgg>,
         segments: &mut [Option<SegmentColumns>],
     ) -> Result<Facets, SearchError> {
         const FIELDS: usize = 5;
@@ -1036,14 +1050,18 @@ struct CourseCollector {
     scoring: bool,
     /// Only the fast fields the sort needs are read per document.
     sort: SearchSort,
+    /// Whether each course's Bundesländer are gathered (for the facet counts only).
+    facets: bool,
 }
 
 struct SegmentCourseCollector {
     segment_ord: u32,
     sort: SearchSort,
+    facets: bool,
     near: Option<super::query::Near>,
     columns: SegmentColumns,
-    by_course: HashMap<u128, (CourseAgg, Vec<u64>)>,
+    /// Per course; a fast hash (the keys are the index's own ids, not attacker-chosen strings).
+    by_course: FxHashMap<u128, (CourseAgg, Vec<u64>)>,
 }
 
 impl tantivy::collector::Collector for CourseCollector {
@@ -1060,9 +1078,10 @@ impl tantivy::collector::Collector for CourseCollector {
         Ok(SegmentCourseCollector {
             segment_ord,
             sort: self.sort,
+            facets: self.facets,
             near: self.near,
             columns,
-            by_course: HashMap::new(),
+            by_course: FxHashMap::default(),
         })
     }
 
@@ -1113,7 +1132,7 @@ impl tantivy::collector::SegmentCollector for SegmentCourseCollector {
         if let Some(km) = distance {
             agg.distance = Some(agg.distance.map_or(km, |d: f64| d.min(km)));
         }
-        if let Some(column) = &c.bundesland {
+        if let Some(column) = c.bundesland.as_ref().filter(|_| self.facets) {
             for b in column.term_ords(doc) {
                 if !bundesland_ords.contains(&b) {
                     bundesland_ords.push(b);
@@ -1145,24 +1164,32 @@ impl tantivy::collector::SegmentCollector for SegmentCourseCollector {
 /// Courses matching more query words first (the score's [`WORD_TIER`]s; all equal without a
 /// query of several words), then by `sort`, then by relevance.
 fn sort_courses(courses: &mut [(Uuid, CourseAgg)], sort: SearchSort) {
+    courses.sort_by(|(a_id, a), (b_id, b)| compare_courses(a_id, a, b_id, b, sort));
+}
+
+fn compare_courses(
+    a_id: &Uuid,
+    a: &CourseAgg,
+    b_id: &Uuid,
+    b: &CourseAgg,
+    sort: SearchSort,
+) -> std::cmp::Ordering {
     let tier = |agg: &CourseAgg| (agg.score / WORD_TIER).floor();
-    courses.sort_by(|(a_id, a), (b_id, b)| {
-        let words = tier(b).total_cmp(&tier(a));
-        let primary = match sort {
-            SearchSort::Relevance => b.score.total_cmp(&a.score),
-            SearchSort::StartDate => a.start.cmp(&b.start),
-            SearchSort::PriceAsc => a.price_min.cmp(&b.price_min),
-            SearchSort::PriceDesc => {
-                let key = |p: i64| if p == i64::MAX { i64::MIN } else { p };
-                key(b.price_min).cmp(&key(a.price_min))
-            }
-            SearchSort::Distance => {
-                a.distance.unwrap_or(f64::INFINITY).total_cmp(&b.distance.unwrap_or(f64::INFINITY))
-            }
-            SearchSort::Updated => b.updated.cmp(&a.updated),
-        };
-        words.then(primary).then_with(|| b.score.total_cmp(&a.score)).then_with(|| a_id.cmp(b_id))
-    });
+    let words = tier(b).total_cmp(&tier(a));
+    let primary = match sort {
+        SearchSort::Relevance => b.score.total_cmp(&a.score),
+        SearchSort::StartDate => a.start.cmp(&b.start),
+        SearchSort::PriceAsc => a.price_min.cmp(&b.price_min),
+        SearchSort::PriceDesc => {
+            let key = |p: i64| if p == i64::MAX { i64::MIN } else { p };
+            key(b.price_min).cmp(&key(a.price_min))
+        }
+        SearchSort::Distance => {
+            a.distance.unwrap_or(f64::INFINITY).total_cmp(&b.distance.unwrap_or(f64::INFINITY))
+        }
+        SearchSort::Updated => b.updated.cmp(&a.updated),
+    };
+    words.then(primary).then_with(|| b.score.total_cmp(&a.score)).then_with(|| a_id.cmp(b_id))
 }
 
 struct SegmentColumns {
