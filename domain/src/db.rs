@@ -61,6 +61,21 @@ pub async fn connect(
     Database::connect(options).await.with_context(|| format!("connecting to {redacted}"))
 }
 
+/// A database URL `base` with its database name replaced by `name` (query parameters kept): a
+/// server's URL for another database on it, as tests and benchmarks create their own.
+pub fn with_database(base: &str, name: &str) -> String {
+    let (without_query, query) = base.split_once('?').map_or((base, None), |(b, q)| (b, Some(q)));
+    let scheme_end = without_query.find("://").map_or(0, |i| i + 3);
+    let root = match without_query[scheme_end..].find('/') {
+        Some(slash) => &without_query[..scheme_end + slash],
+        None => without_query,
+    };
+    match query {
+        Some(q) => format!("{root}/{name}?{q}"),
+        None => format!("{root}/{name}"),
+    }
+}
+
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
     Migrator::up(db, None).await.context("running database migrations")
 }
@@ -160,6 +175,16 @@ mod tests {
     use sea_orm::{ConnAcquireErr, RuntimeErr};
 
     use super::*;
+
+    #[test]
+    fn with_database_replaces_only_the_database_name() {
+        assert_eq!(with_database("postgres://u@h:5432/postgres", "t1"), "postgres://u@h:5432/t1");
+        assert_eq!(with_database("postgres://u@h:5432", "t1"), "postgres://u@h:5432/t1");
+        assert_eq!(
+            with_database("postgres://u@h/db?sslmode=disable", "t1"),
+            "postgres://u@h/t1?sslmode=disable"
+        );
+    }
 
     fn sqlx_query_err(err: sqlx::Error) -> DbErr {
         DbErr::Query(RuntimeErr::SqlxError(Arc::new(err)))

@@ -42,9 +42,7 @@ struct Args {
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     if args.serve {
-        let settings = api::config::Settings::load(None)?;
-        api::telemetry::init(settings.log_format);
-        return Ok(api::startup::Application::build(settings).await?.run_until_stopped().await?);
+        return process::serve_from_environment().await;
     }
     let dir = tempfile::tempdir()?;
     let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();

@@ -336,7 +336,7 @@ async fn missing(client: &reqwest::Client, instances: &[Instance], last: &Rename
 }
 
 async fn run(args: &Args, server: &Path, admin: &DatabaseConnection, name: &str) -> anyhow::Result<()> {
-    let database_url = with_database(&args.database_url, name);
+    let database_url = api::db::with_database(&args.database_url, name);
     let secret = secrecy::SecretString::from(database_url.clone());
     let db = api::db::connect(&secret, "bench database", Duration::from_secs(5)).await?;
     api::db::migrate(&db).await?;
@@ -653,18 +653,4 @@ async fn run(args: &Args, server: &Path, admin: &DatabaseConnection, name: &str)
         }
     }
     Ok(())
-}
-
-/// `base` with its database name replaced by `name`.
-fn with_database(base: &str, name: &str) -> String {
-    let (without_query, query) = base.split_once('?').map_or((base, None), |(b, q)| (b, Some(q)));
-    let scheme_end = without_query.find("://").map_or(0, |i| i + 3);
-    let root = match without_query[scheme_end..].find('/') {
-        Some(slash) => &without_query[..scheme_end + slash],
-        None => without_query,
-    };
-    match query {
-        Some(q) => format!("{root}/{name}?{q}"),
-        None => format!("{root}/{name}"),
-    }
 }

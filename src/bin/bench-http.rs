@@ -71,9 +71,7 @@ struct Scenario {
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     if args.serve {
-        let settings = api::config::Settings::load(None)?;
-        api::telemetry::init(settings.log_format);
-        return Ok(api::startup::Application::build(settings).await?.run_until_stopped().await?);
+        return process::serve_from_environment().await;
     }
     wrk::ensure_installed()?;
 

@@ -297,7 +297,7 @@ impl PostgresDatabase {
         let admin = Database::connect(base_url).await.expect("connect to TEST_DATABASE_URL");
         admin.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await.expect("create test database");
         admin.close().await.ok();
-        Self { admin_url: base_url.to_owned(), url: with_database(base_url, &name), name }
+        Self { admin_url: base_url.to_owned(), url: api::db::with_database(base_url, &name), name }
     }
 }
 
@@ -318,23 +318,6 @@ impl Drop for PostgresDatabase {
         if !matches!(dropped, Ok(Some(()))) {
             eprintln!("warning: could not drop test database {}", self.name);
         }
-    }
-}
-
-/// `base` with its database name replaced by `name`.
-fn with_database(base: &str, name: &str) -> String {
-    let (without_query, query) = match base.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (base, None),
-    };
-    let scheme_end = without_query.find("://").map(|i| i + 3).unwrap_or(0);
-    let root = match without_query[scheme_end..].find('/') {
-        Some(slash) => &without_query[..scheme_end + slash],
-        None => without_query,
-    };
-    match query {
-        Some(q) => format!("{root}/{name}?{q}"),
-        None => format!("{root}/{name}"),
     }
 }
 

@@ -121,18 +121,24 @@ async fn a_caller_who_spent_its_quota_on_one_instance_is_refused_on_the_other() 
     assert_eq!((failed_a, skipped_a, failed_b, skipped_b), (0, 0, 0, 0));
 }
 
+/// An anonymous caller uses up its quota of two costly requests on A (the third is refused), then is
+/// served on B: each instance decided alone.
+async fn quota_on_a_then_again_on_b(a: &TestApp, b: &TestApp) {
+    let query = costly();
+    passes(a, None, &query).await;
+    passes(a, None, &query).await;
+    let (status, body) = post(a, None, &query).await;
+    assert_refused(status, &body);
+    passes(b, None, &query).await;
+}
+
 #[tokio::test]
 async fn without_redis_each_instance_has_buckets_of_its_own() {
     let prefix = unique_prefix();
     let a = spawn_app_with(limited(None, &prefix)).await;
     let b = a.second_instance(limited(None, &prefix)).await;
-    let query = costly();
-    passes(&a, None, &query).await;
-    passes(&a, None, &query).await;
-    let (status, body) = post(&a, None, &query).await;
-    assert_refused(status, &body);
     // The same client, the same quota again on B: N instances give a caller N times its quota.
-    passes(&b, None, &query).await;
+    quota_on_a_then_again_on_b(&a, &b).await;
     assert_eq!(redis_outcomes(&a).await, [0, 0, 0], "no Redis, no Redis charges");
 }
 
@@ -143,12 +149,7 @@ async fn an_unreachable_redis_leaves_each_instance_limiting_on_its_own() {
     let prefix = unique_prefix();
     let a = spawn_app_with(limited(unreachable, &prefix)).await;
     let b = a.second_instance(limited(unreachable, &prefix)).await;
-    let query = costly();
-    passes(&a, None, &query).await;
-    passes(&a, None, &query).await;
-    let (status, body) = post(&a, None, &query).await;
-    assert_refused(status, &body);
-    passes(&b, None, &query).await;
+    quota_on_a_then_again_on_b(&a, &b).await;
 
     let [charged, failed, skipped] = redis_outcomes(&a).await;
     assert_eq!(charged, 0);

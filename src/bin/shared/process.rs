@@ -4,6 +4,14 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
+/// The server as `bildungsmarkt serve` runs it, from the environment: a benchmark starts itself with
+/// `--serve`, so that the server it measures is built with the benchmark's own profile.
+pub async fn serve_from_environment() -> anyhow::Result<()> {
+    let settings = api::config::Settings::load(None)?;
+    api::telemetry::init(settings.log_format);
+    Ok(api::startup::Application::build(settings).await?.run_until_stopped().await?)
+}
+
 /// Waits until `base/readyz` answers 200 (two minutes at most).
 pub async fn wait_ready(client: &reqwest::Client, base: &str) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(120);
