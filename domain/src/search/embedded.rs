@@ -508,10 +508,7 @@ impl Inner {
         let transliterated = plain.replace("ae", "a").replace("oe", "o").replace("ue", "u");
         if transliterated != *plain {
             let variant = self.word(&transliterated);
-            any.push((
-                Occur::Should,
-                boosted(BooleanQuery::new(vec![(Occur::Should, self.word_query(&variant, true))]), 0.9),
-            ));
+            any.push((Occur::Should, Box::new(BoostQuery::new(self.word_query(&variant, true), 0.9))));
         }
         if let Some((head, tail)) = self.compound_split(searcher, &transliterated)? {
             let parts = vec![

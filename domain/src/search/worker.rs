@@ -285,16 +285,10 @@ impl Worker {
         if !locked {
             return Ok(Shared::Busy);
         }
-        let position = outbox::cursor(&txn, name).await.map_err(|e| format!("{e:?}"))?;
-        let (applied, position) = self.advance(&txn, position).await?;
-        let checked = check && applied == 0;
-        if checked {
-            self.check_and_repair().await?;
-        }
-        outbox::set_cursor(&txn, name, position).await.map_err(|e| format!("{e:?}"))?;
+        let (step, position) = self.advance_cursor(&txn, name, check).await?;
         txn.commit().await.map_err(|e| e.to_string())?;
         self.stats.position.store(position, Ordering::Relaxed);
-        Ok(Shared::Stepped(Step { applied, checked }))
+        Ok(Shared::Stepped(step))
     }
 
     /// The shared index on SQLite (one process): the process lock serialises appliers, and no
@@ -304,15 +298,27 @@ impl Worker {
         let Ok(_lock) = shared_lock(name).try_lock_owned() else {
             return Ok(Shared::Busy);
         };
-        let position = outbox::cursor(&self.db, name).await.map_err(|e| format!("{e:?}"))?;
-        let (applied, position) = self.advance(&self.db, position).await?;
+        let (step, position) = self.advance_cursor(&self.db, name, check).await?;
+        self.stats.position.store(position, Ordering::Relaxed);
+        Ok(Shared::Stepped(step))
+    }
+
+    /// One step of the shared index from the cursor `name` read and written on `conn`, by the holder
+    /// of its lock: the next batch (or a refill), then the comparison when due and nothing was left.
+    async fn advance_cursor(
+        &self,
+        conn: &impl ConnectionTrait,
+        name: &str,
+        check: bool,
+    ) -> Result<(Step, i64), String> {
+        let position = outbox::cursor(conn, name).await.map_err(|e| format!("{e:?}"))?;
+        let (applied, position) = self.advance(conn, position).await?;
         let checked = check && applied == 0;
         if checked {
             self.check_and_repair().await?;
         }
-        outbox::set_cursor(&self.db, name, position).await.map_err(|e| format!("{e:?}"))?;
-        self.stats.position.store(position, Ordering::Relaxed);
-        Ok(Shared::Stepped(Step { applied, checked }))
+        outbox::set_cursor(conn, name, position).await.map_err(|e| format!("{e:?}"))?;
+        Ok((Step { applied, checked }, position))
     }
 
     /// Brings the index from `position` towards the log's head: the next batch of changes, or a
