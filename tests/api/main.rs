@@ -20,6 +20,7 @@ mod offers;
 mod organizations;
 mod outage;
 mod outbox;
+mod relevance;
 mod search;
 mod server;
 mod shared_limits;

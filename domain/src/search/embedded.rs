@@ -188,8 +188,12 @@ impl Vocabulary {
     fn new(index: &Index, settings: TextSettings, query: settings::QuerySettings) -> Self {
         let stop_words: HashSet<String> =
             settings.stop_words.iter().flat_map(|w| analyze(index, PLAIN, w)).collect();
-        let optional: HashSet<String> =
-            query.optional_words.iter().flat_map(|w| analyze(index, PLAIN, w)).collect();
+        // Folded and stemmed, so that "Kollege" is as generic as "Kollegen".
+        let optional: HashSet<String> = query
+            .optional_words
+            .iter()
+            .flat_map(|w| analyze(index, PLAIN, w).into_iter().chain(analyze(index, STEMMED, w)))
+            .collect();
         let mut vocabulary =
             Self { stop_words, optional, synonyms: Vec::new(), typos: settings.typo_tolerance };
         let mut synonyms: Vec<(Vec<String>, Vec<Vec<Word>>)> = settings
@@ -223,11 +227,17 @@ impl Vocabulary {
             .collect()
     }
 
+    /// Whether `word` is generic (`search-config/query.json`).
+    fn generic(&self, word: &Word) -> bool {
+        self.optional.contains(&word.plain) || self.optional.contains(&word.stem)
+    }
+
     /// How many of `words` a synonym key covers from the start (1 when none does), and its
     /// alternatives.
     fn synonyms_at(&self, words: &[Word]) -> (usize, &[Vec<Word>]) {
         for (key, alternatives) in &self.synonyms {
-            let covers = key.len() <= words.len() && key.iter().zip(words).all(|(k, w)| *k == w.plain);
+            let covers = key.len() <= words.len()
+                && key.iter().zip(words).all(|(k, w)| *k == w.plain || *k == umlauts_written_out(&w.plain));
             if covers {
                 return (key.len(), alternatives);
             }
@@ -437,7 +447,7 @@ impl Inner {
         let mut i = 0;
         while i < words.len() {
             let (len, alternatives) = self.vocabulary.synonyms_at(&words[i..]);
-            let generic = words[i..i + len].iter().all(|w| self.vocabulary.optional.contains(&w.plain));
+            let generic = words[i..i + len].iter().all(|w| self.vocabulary.generic(w));
             let original: Box<dyn Query> = if len == 1 {
                 if groups.len() < MAX_TIERED_WORDS {
                     self.spelled_query(searcher, &words[i], i == last)?
@@ -494,9 +504,10 @@ impl Inner {
     }
 
     /// One query word as typed, or as its other spellings: umlauts written out ("Fuehrung" for
-    /// "Führung") and a compound split into two words the index holds ("Pflegekurs" → "Pflege" and
-    /// "Kurs", "Schweisskurs" → "Schweiß…" and "Kurs"), the first part also as the start of a
-    /// compound. The word as typed scores highest.
+    /// "Führung") and a compound split into words the index holds ("Pflegekurs" → "Pflege" and
+    /// "Kurs", "Schweisskurs" → "Schweiß…" and "Kurs", "Roboterprogrammierkurs" → "Roboter",
+    /// "Programmier…" and "Kurs"), each part but the last also as the start of a compound; a generic
+    /// part ("…kurs", "…schulung") need not match. The word as typed scores highest.
     fn spelled_query(
         &self,
         searcher: &Searcher,
@@ -505,17 +516,18 @@ impl Inner {
     ) -> Result<Box<dyn Query>, SearchError> {
         let mut any: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Should, self.word_query(word, last))];
         let plain = &word.plain;
-        let transliterated = plain.replace("ae", "a").replace("oe", "o").replace("ue", "u");
+        let transliterated = umlauts_written_out(plain);
         if transliterated != *plain {
             let variant = self.word(&transliterated);
             any.push((Occur::Should, Box::new(BoostQuery::new(self.word_query(&variant, true), 0.9))));
         }
-        if let Some((head, tail)) = self.compound_split(searcher, &transliterated)? {
-            let parts = vec![
-                (Occur::Must, self.word_query(&head, true)),
-                (Occur::Must, self.word_query(&tail, last)),
-            ];
-            any.push((Occur::Should, boosted(BooleanQuery::new(parts), 0.7)));
+        if let Some(parts) = self.compound_split(searcher, &transliterated, 3)? {
+            let last_part = parts.len() - 1;
+            let parts = parts.iter().enumerate().map(|(n, (part, generic))| {
+                let occur = if *generic { Occur::Should } else { Occur::Must };
+                (occur, self.word_query(part, n < last_part || last))
+            });
+            any.push((Occur::Should, boosted(BooleanQuery::new(parts.collect()), 0.7)));
         }
         if any.len() == 1 {
             return Ok(any.remove(0).1);
@@ -530,40 +542,73 @@ impl Inner {
         Word { plain, stem }
     }
 
-    /// The split of a long query word into a first part and a last part (at least four letters each;
-    /// a linking "s" may sit between them) that both occur in the index, the longest first part
-    /// first; `None` when no split does.
-    fn compound_split(&self, searcher: &Searcher, plain: &str) -> Result<Option<(Word, Word)>, SearchError> {
+    /// The split of a long query word into at most `max_parts` parts (at least four letters each; a
+    /// linking "s" may sit between two) that occur in the index — the last part on its own or as a
+    /// compound's last part, or a generic word ("…schulung"); the others as words or, before a
+    /// generic last part, as the start of an indexed word — longest first parts first, each part
+    /// with whether it is generic; `None` when no split does (or every part would be generic).
+    fn compound_split(
+        &self,
+        searcher: &Searcher,
+        plain: &str,
+        max_parts: usize,
+    ) -> Result<Option<Vec<(Word, bool)>>, SearchError> {
         const MIN_PART: usize = 4;
         let chars: Vec<char> = plain.chars().collect();
-        if chars.len() < 2 * MIN_PART || !chars.iter().all(|c| c.is_alphabetic()) {
+        if max_parts < 2 || chars.len() < 2 * MIN_PART || !chars.iter().all(|c| c.is_alphabetic()) {
             return Ok(None);
         }
         let f = &self.fields;
-        let known = |word: &Word, as_start: bool| -> Result<bool, SearchError> {
+        // A word of the index; with `or_as_end`, also a compound's last part (indexed in `parts`).
+        let known = |word: &Word, or_as_end: bool| -> Result<bool, SearchError> {
             for field in [f.title, f.skills_text, f.keywords, f.description] {
                 if searcher.doc_freq(&Term::from_field_text(field, &word.stem)).map_err(engine_error)? > 0 {
                     return Ok(true);
                 }
             }
-            // A compound's last part is indexed on its own in `parts`.
-            if !as_start
+            if or_as_end
                 && searcher.doc_freq(&Term::from_field_text(f.parts, &word.plain)).map_err(engine_error)? > 0
             {
                 return Ok(true);
             }
             Ok(false)
         };
-        for split in (MIN_PART..=chars.len() - MIN_PART).rev() {
-            let head: String = chars[..split].iter().collect();
-            let mut tails = vec![chars[split..].iter().collect::<String>()];
-            if chars[split] == 's' && chars.len() - split > MIN_PART {
-                tails.push(chars[split + 1..].iter().collect());
-            }
-            for tail in tails {
-                let (head, tail) = (self.word(&head), self.word(&tail));
-                if known(&tail, false)? && known(&head, true)? {
-                    return Ok(Some((head, tail)));
+        let starts_a_title_word = |word: &Word| -> Result<bool, SearchError> {
+            let prefix =
+                FuzzyTermQuery::new_prefix(Term::from_field_text(f.title_plain, &word.plain), 0, true);
+            Ok(searcher.search(&prefix, &Count).map_err(engine_error)? > 0)
+        };
+        // First a last part that is a word of its own ("excel|schulung"), then one only indexed as a
+        // compound's end ("excels|chulung" would match "Schulung").
+        for as_word in [true, false] {
+            for split in (MIN_PART..=chars.len() - MIN_PART).rev() {
+                let head: String = chars[..split].iter().collect();
+                let mut tails = vec![chars[split..].iter().collect::<String>()];
+                if chars[split] == 's' && chars.len() - split > MIN_PART {
+                    tails.push(chars[split + 1..].iter().collect());
+                }
+                for tail in tails {
+                    let tail = self.word(&tail);
+                    let generic = self.vocabulary.generic(&tail);
+                    if !generic && !known(&tail, !as_word)? {
+                        continue;
+                    }
+                    let head_word = self.word(&head);
+                    let head_parts = if known(&head_word, false)?
+                        || (generic
+                            && head.chars().count() >= 2 * MIN_PART
+                            && starts_a_title_word(&head_word)?)
+                    {
+                        Some(vec![(head_word, false)])
+                    } else {
+                        self.compound_split(searcher, &head, max_parts - 1)?
+                    };
+                    if let Some(mut parts) = head_parts {
+                        parts.push((tail, generic));
+                        if parts.iter().any(|(_, generic)| !generic) {
+                            return Ok(Some(parts));
+                        }
+                    }
                 }
             }
         }
@@ -612,6 +657,13 @@ impl Inner {
                 Occur::Should,
                 boosted(FuzzyTermQuery::new_prefix(Term::from_field_text(f.parts, plain), 0, true), 1.5),
             ));
+        }
+        // The word as typed, with its typos: a stem can lose a suffix the typed word keeps
+        // ("Hydraulik" is indexed as "hydraul", "Hydraulick" stems to itself).
+        let plain_typos = self.vocabulary.typos.typos_for(plain.chars().count()).min(2);
+        if plain_typos > 0 {
+            let term = Term::from_field_text(f.title_plain, plain);
+            any.push((Occur::Should, boosted(FuzzyTermQuery::new(term, plain_typos, true), 6.0 * 0.4)));
         }
         if last && plain.chars().count() >= 2 {
             any.push((
@@ -988,6 +1040,12 @@ impl Inner {
         }
         Ok(out)
     }
+}
+
+/// A folded word with umlauts written out read as umlauts, folded ("fuehrung" → "fuhrung", as the
+/// analyzer folds "Führung").
+fn umlauts_written_out(plain: &str) -> String {
+    plain.replace("ae", "a").replace("oe", "o").replace("ue", "u")
 }
 
 fn boosted(query: impl Query + 'static, boost: f32) -> Box<dyn Query> {

@@ -8,6 +8,7 @@ pub mod embedded;
 pub mod meili;
 pub mod outbox;
 pub mod query;
+pub mod relevance;
 pub mod settings;
 pub mod sync;
 pub mod worker;

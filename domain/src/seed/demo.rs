@@ -40,7 +40,9 @@ const NAMESPACE: Uuid = Uuid::from_u128(0x6b1f_3c2e_8a4d_4e1b_9c0f_2d7e_5a8b_1c3
 struct Demo {
     providers: Vec<ProviderSeed>,
     course_templates: Vec<CourseTemplate>,
+    #[serde(default)]
     firms: Vec<FirmSeed>,
+    #[serde(default)]
     need_templates: Vec<NeedTemplate>,
 }
 
@@ -200,9 +202,20 @@ fn stored<T: ActiveEnum<Value = String>>(field: &str, value: &str) -> anyhow::Re
         .map_err(|_| anyhow::anyhow!("demo data: {field} {value:?} is unknown"))
 }
 
+/// The id a seeded course gets: from its provider's slug and its template's key.
+pub fn course_id(provider_slug: &str, key: &str) -> Uuid {
+    id("course", &format!("{provider_slug}:{key}"))
+}
+
 /// Seeds the demo marketplace; a second run adds nothing.
 pub async fn seed(db: &DatabaseConnection) -> anyhow::Result<Summary> {
-    let demo: Demo = serde_json::from_str(DEMO).context("parsing the shipped demo data")?;
+    seed_catalogue(db, DEMO).await.context("seeding the shipped demo data")
+}
+
+/// Seeds a catalogue in the demo file's shape (`providers` and `courseTemplates`, optionally
+/// `firms` and `needTemplates`), such as the relevance suite's; a second run adds nothing.
+pub async fn seed_catalogue(db: &DatabaseConnection, json: &str) -> anyhow::Result<Summary> {
+    let demo: Demo = serde_json::from_str(json).context("parsing the catalogue")?;
     let today = Utc::now().date_naive();
     let base = first_of_next_month(today);
     let password_hash = password::hash(DEMO_PASSWORD.to_owned())
@@ -236,15 +249,14 @@ pub async fn seed(db: &DatabaseConnection) -> anyhow::Result<Summary> {
         let mut courses = Vec::new();
         let mut offerings = Vec::new();
         let mut links = Vec::new();
-        let wanted: Vec<Uuid> =
-            provider.courses.iter().map(|k| id("course", &format!("{}:{k}", provider.slug))).collect();
+        let wanted: Vec<Uuid> = provider.courses.iter().map(|k| course_id(&provider.slug, k)).collect();
         let existing = existing_ids::<course::Entity>(&txn, course::Column::Id, &wanted).await?;
         for key in &provider.courses {
             let template = templates
                 .get(key.as_str())
                 .with_context(|| format!("demo data: unknown course template {key}"))?;
             let course_key = format!("{}:{key}", provider.slug);
-            let course_id = id("course", &course_key);
+            let course_id = course_id(&provider.slug, key);
             if existing.contains(&course_id) {
                 continue;
             }
