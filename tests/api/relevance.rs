@@ -16,7 +16,7 @@ use crate::search::{drop_meili_index, meili_app};
 /// Per query set: the figures recorded with `bench-relevance` (see the README's search section),
 /// rounded down to two decimals. Raise them when relevance improves; never lower them to let a
 /// change pass.
-const EMBEDDED: [(&str, f64, f64); 2] = [("judged", 1.0, 0.97), ("held out", 0.89, 0.87)];
+const EMBEDDED: [(&str, f64, f64); 2] = [("judged", 1.0, 0.97), ("held out", 0.94, 0.91)];
 const MEILISEARCH: [(&str, f64, f64); 2] = [("judged", 0.0, 0.0), ("held out", 0.0, 0.0)];
 
 /// Seeds the suite's catalogue, waits until the index holds every course, and runs every judged

@@ -179,8 +179,8 @@ struct Vocabulary {
     stop_words: HashSet<String>,
     /// `search-config/query.json`'s generic words, folded: never the word a course must match.
     optional: HashSet<String>,
-    /// Folded key words and their alternatives, longest key first.
-    synonyms: Vec<(Vec<String>, Vec<Vec<Word>>)>,
+    /// Key words and their alternatives, longest key first.
+    synonyms: Vec<(Vec<Word>, Vec<Vec<Word>>)>,
     typos: TypoTolerance,
 }
 
@@ -196,11 +196,11 @@ impl Vocabulary {
             .collect();
         let mut vocabulary =
             Self { stop_words, optional, synonyms: Vec::new(), typos: settings.typo_tolerance };
-        let mut synonyms: Vec<(Vec<String>, Vec<Vec<Word>>)> = settings
+        let mut synonyms: Vec<(Vec<Word>, Vec<Vec<Word>>)> = settings
             .synonyms
             .iter()
             .map(|(key, alternatives)| {
-                let key = vocabulary.words(index, key).into_iter().map(|w| w.plain).collect();
+                let key = vocabulary.words(index, key);
                 let alternatives = alternatives
                     .iter()
                     .map(|a| vocabulary.words(index, a))
@@ -208,9 +208,12 @@ impl Vocabulary {
                     .collect();
                 (key, alternatives)
             })
-            .filter(|(key, _): &(Vec<String>, _)| !key.is_empty())
+            .filter(|(key, _): &(Vec<Word>, _)| !key.is_empty())
             .collect();
-        synonyms.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then_with(|| a.0.cmp(&b.0)));
+        synonyms.sort_by(|a, b| {
+            let plain = |key: &[Word]| key.iter().map(|w| w.plain.clone()).collect::<Vec<_>>();
+            b.0.len().cmp(&a.0.len()).then_with(|| plain(&a.0).cmp(&plain(&b.0)))
+        });
         vocabulary.synonyms = synonyms;
         vocabulary
     }
@@ -233,11 +236,14 @@ impl Vocabulary {
     }
 
     /// How many of `words` a synonym key covers from the start (1 when none does), and its
-    /// alternatives.
+    /// alternatives. A key word covers a query word spelled the same, with umlauts written out, or
+    /// with the same stem ("Gehälter" for "Gehalt").
     fn synonyms_at(&self, words: &[Word]) -> (usize, &[Vec<Word>]) {
         for (key, alternatives) in &self.synonyms {
             let covers = key.len() <= words.len()
-                && key.iter().zip(words).all(|(k, w)| *k == w.plain || *k == umlauts_written_out(&w.plain));
+                && key.iter().zip(words).all(|(k, w)| {
+                    k.plain == w.plain || k.plain == umlauts_written_out(&w.plain) || k.stem == w.stem
+                });
             if covers {
                 return (key.len(), alternatives);
             }
