@@ -606,8 +606,13 @@ impl Inner {
                             && starts_a_title_word(&head_word)?)
                     {
                         Some(vec![(head_word, false)])
-                    } else {
+                    } else if as_word {
+                        // Splitting the first part again only before a last part that is a word:
+                        // nearly every ending is some compound's end, and trying them all is
+                        // quadratic in the word's length.
                         self.compound_split(searcher, &head, max_parts - 1)?
+                    } else {
+                        None
                     };
                     if let Some(mut parts) = head_parts {
                         parts.push((tail, generic));

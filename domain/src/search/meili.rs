@@ -35,6 +35,8 @@ pub struct MeiliBackend {
     lost: AtomicBool,
     /// One re-creation at a time.
     recreating: AtomicBool,
+    /// `search-config/query.json`'s generic words, lower case.
+    generic: HashSet<String>,
 }
 
 fn unavailable(e: impl std::fmt::Display) -> SearchError {
@@ -44,6 +46,22 @@ fn unavailable(e: impl std::fmt::Display) -> SearchError {
 fn index_missing(e: &meilisearch_sdk::errors::Error) -> bool {
     matches!(e, meilisearch_sdk::errors::Error::Meilisearch(m)
         if m.error_code == meilisearch_sdk::errors::ErrorCode::IndexNotFound)
+}
+
+/// The query with its generic words ("Kurs", "Weiterbildung") moved to the end: Meilisearch's
+/// matching strategy `last` drops words from the end when not all match, so a generic word is
+/// dropped first and never decides which courses are found — as on the embedded index.
+pub fn specific_words_first(query: &str, generic: &HashSet<String>) -> String {
+    let (mut specific, mut general) = (Vec::new(), Vec::new());
+    for word in query.split_whitespace() {
+        let bare = word.trim_matches(|c: char| !c.is_alphanumeric()).to_lowercase();
+        if generic.contains(&bare) { general.push(word) } else { specific.push(word) }
+    }
+    if specific.is_empty() || general.is_empty() {
+        return query.to_owned();
+    }
+    specific.extend(general);
+    specific.join(" ")
 }
 
 pub fn settings() -> Result<Settings, SearchError> {
@@ -56,11 +74,13 @@ impl MeiliBackend {
     /// failure here stops start-up.
     pub async fn connect(url: &str, key: Option<&str>, uid: &str) -> Result<Self, SearchError> {
         let client = Client::new(url, key).map_err(unavailable)?;
+        let generic = super::settings::query()?.optional_words.iter().map(|w| w.to_lowercase()).collect();
         let backend = Self {
             client,
             uid: uid.to_owned(),
             lost: AtomicBool::new(false),
             recreating: AtomicBool::new(false),
+            generic,
         };
         backend.prepare_index(uid).await?;
         Ok(backend)
@@ -272,12 +292,13 @@ impl SearchBackend for MeiliBackend {
         let sort = Self::sort(request);
         let sort_refs: Vec<&str> = sort.iter().map(String::as_str).collect();
         let limit = request.limit.max(1);
+        let text = specific_words_first(&request.query, &self.generic);
         let mut query = index.search();
         if !request.without_facets {
             query.with_facets(Selectors::Some(&FACETS));
         }
         query
-            .with_query(&request.query)
+            .with_query(&text)
             .with_filter(&filter)
             .with_distinct("courseId")
             .with_attributes_to_retrieve(Selectors::Some(&["courseId", "offeringId", "_geo"]));
@@ -310,7 +331,7 @@ impl SearchBackend for MeiliBackend {
             let filter = Self::filter_expression(&request.filter, Some(&page_courses));
             let mut query = index.search();
             query
-                .with_query(&request.query)
+                .with_query(&text)
                 .with_filter(&filter)
                 .with_limit(1000)
                 .with_attributes_to_retrieve(Selectors::Some(&["courseId", "offeringId", "_geo"]));
@@ -478,6 +499,15 @@ mod tests {
     /// Keys of `search-config/courses.json` applied through their own endpoints (see
     /// `apply_separate_settings`).
     const SEPARATE_SETTINGS: [&str; 2] = ["facetSearch", "prefixSearch"];
+
+    #[test]
+    fn generic_words_move_to_the_end_of_the_query() {
+        let generic: HashSet<String> = ["kurs", "weiterbildung"].map(String::from).into();
+        assert_eq!(specific_words_first("Kurs SPS Jena", &generic), "SPS Jena Kurs");
+        assert_eq!(specific_words_first("Weiterbildung, Labor", &generic), "Labor Weiterbildung,");
+        assert_eq!(specific_words_first("Kurs Weiterbildung", &generic), "Kurs Weiterbildung");
+        assert_eq!(specific_words_first("Schweißen  Rostock", &generic), "Schweißen  Rostock");
+    }
 
     #[test]
     fn every_setting_in_the_config_reaches_meilisearch() -> Result<(), SearchError> {
