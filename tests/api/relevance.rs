@@ -17,7 +17,7 @@ use crate::search::{drop_meili_index, meili_app};
 /// rounded down to two decimals. Raise them when relevance improves; never lower them to let a
 /// change pass.
 const EMBEDDED: [(&str, f64, f64); 2] = [("judged", 1.0, 0.97), ("held out", 0.94, 0.91)];
-const MEILISEARCH: [(&str, f64, f64); 2] = [("judged", 0.0, 0.0), ("held out", 0.0, 0.0)];
+const MEILISEARCH: [(&str, f64, f64); 2] = [("judged", 0.95, 0.91), ("held out", 0.83, 0.77)];
 
 /// Seeds the suite's catalogue, waits until the index holds every course, and runs every judged
 /// query of each set through the API.

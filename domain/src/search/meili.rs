@@ -35,8 +35,9 @@ pub struct MeiliBackend {
     lost: AtomicBool,
     /// One re-creation at a time.
     recreating: AtomicBool,
-    /// `search-config/query.json`'s generic words, lower case.
+    /// `search-config/query.json`'s generic words and `courses.json`'s stop words, lower case.
     generic: HashSet<String>,
+    stop_words: HashSet<String>,
 }
 
 fn unavailable(e: impl std::fmt::Display) -> SearchError {
@@ -48,16 +49,22 @@ fn index_missing(e: &meilisearch_sdk::errors::Error) -> bool {
         if m.error_code == meilisearch_sdk::errors::ErrorCode::IndexNotFound)
 }
 
-/// The query with its generic words ("Kurs", "Weiterbildung") moved to the end: Meilisearch's
-/// matching strategy `last` drops words from the end when not all match, so a generic word is
-/// dropped first and never decides which courses are found — as on the embedded index.
-pub fn specific_words_first(query: &str, generic: &HashSet<String>) -> String {
+/// The query without its stop words and with its generic words ("Kurs", "Weiterbildung") moved to
+/// the end. Meilisearch's matching strategy `last` drops words from the end when not all match, so
+/// a generic word is dropped first and never decides which courses are found, as on the embedded
+/// index; and its German segmenter splits some words it does not know ("brauche"), so that a stop
+/// word in the settings no longer meets the query's tokens and its first part must match. A query
+/// of only stop or generic words is sent as typed.
+pub fn specific_words_first(query: &str, generic: &HashSet<String>, stop_words: &HashSet<String>) -> String {
     let (mut specific, mut general) = (Vec::new(), Vec::new());
     for word in query.split_whitespace() {
         let bare = word.trim_matches(|c: char| !c.is_alphanumeric()).to_lowercase();
+        if stop_words.contains(&bare) {
+            continue;
+        }
         if generic.contains(&bare) { general.push(word) } else { specific.push(word) }
     }
-    if specific.is_empty() || general.is_empty() {
+    if specific.is_empty() {
         return query.to_owned();
     }
     specific.extend(general);
@@ -75,12 +82,14 @@ impl MeiliBackend {
     pub async fn connect(url: &str, key: Option<&str>, uid: &str) -> Result<Self, SearchError> {
         let client = Client::new(url, key).map_err(unavailable)?;
         let generic = super::settings::query()?.optional_words.iter().map(|w| w.to_lowercase()).collect();
+        let stop_words = super::settings::courses()?.stop_words.iter().map(|w| w.to_lowercase()).collect();
         let backend = Self {
             client,
             uid: uid.to_owned(),
             lost: AtomicBool::new(false),
             recreating: AtomicBool::new(false),
             generic,
+            stop_words,
         };
         backend.prepare_index(uid).await?;
         Ok(backend)
@@ -292,7 +301,7 @@ impl SearchBackend for MeiliBackend {
         let sort = Self::sort(request);
         let sort_refs: Vec<&str> = sort.iter().map(String::as_str).collect();
         let limit = request.limit.max(1);
-        let text = specific_words_first(&request.query, &self.generic);
+        let text = specific_words_first(&request.query, &self.generic, &self.stop_words);
         let mut query = index.search();
         if !request.without_facets {
             query.with_facets(Selectors::Some(&FACETS));
@@ -503,10 +512,13 @@ mod tests {
     #[test]
     fn generic_words_move_to_the_end_of_the_query() {
         let generic: HashSet<String> = ["kurs", "weiterbildung"].map(String::from).into();
-        assert_eq!(specific_words_first("Kurs SPS Jena", &generic), "SPS Jena Kurs");
-        assert_eq!(specific_words_first("Weiterbildung, Labor", &generic), "Labor Weiterbildung,");
-        assert_eq!(specific_words_first("Kurs Weiterbildung", &generic), "Kurs Weiterbildung");
-        assert_eq!(specific_words_first("Schweißen  Rostock", &generic), "Schweißen  Rostock");
+        let stop: HashSet<String> = ["ich", "brauche", "für"].map(String::from).into();
+        let rewrite = |q: &str| specific_words_first(q, &generic, &stop);
+        assert_eq!(rewrite("Kurs SPS Jena"), "SPS Jena Kurs");
+        assert_eq!(rewrite("Weiterbildung, Labor"), "Labor Weiterbildung,");
+        assert_eq!(rewrite("ich brauche einen Kurs für Excel"), "einen Excel Kurs");
+        assert_eq!(rewrite("Kurs Weiterbildung"), "Kurs Weiterbildung");
+        assert_eq!(rewrite("ich für"), "ich für");
     }
 
     #[test]
