@@ -150,24 +150,18 @@ async fn main() -> anyhow::Result<()> {
 }
 
 fn print_misses(results: &[(&str, Vec<Outcome>)], by_key: &HashMap<&str, &str>) {
-    {
-        for (name, outcomes) in results {
-            println!("\n{name}: queries without a relevant course in the first three");
-            for outcome in outcomes.iter().filter(|o| !o.success()) {
-                let top: Vec<&str> = outcome
-                    .ranked
-                    .iter()
-                    .take(3)
-                    .map(|k| by_key.get(k.as_str()).copied().unwrap_or(k))
-                    .collect();
-                println!(
-                    "- [{}] {:?}: first relevant at {} — top 3: {}",
-                    outcome.query.kind,
-                    outcome.query.query,
-                    outcome.first_relevant.map_or("none".to_string(), |r| r.to_string()),
-                    top.join(" | ")
-                );
-            }
+    for (name, outcomes) in results {
+        println!("\n{name}: queries without a relevant course in the first three");
+        for outcome in outcomes.iter().filter(|o| !o.success()) {
+            let top: Vec<&str> =
+                outcome.ranked.iter().take(3).map(|k| by_key.get(k.as_str()).copied().unwrap_or(k)).collect();
+            println!(
+                "- [{}] {:?}: first relevant at {} — top 3: {}",
+                outcome.query.kind,
+                outcome.query.query,
+                outcome.first_relevant.map_or("none".to_string(), |r| r.to_string()),
+                top.join(" | ")
+            );
         }
     }
 }

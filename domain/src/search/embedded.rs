@@ -211,8 +211,9 @@ impl Vocabulary {
             .filter(|(key, _): &(Vec<Word>, _)| !key.is_empty())
             .collect();
         synonyms.sort_by(|a, b| {
-            let plain = |key: &[Word]| key.iter().map(|w| w.plain.clone()).collect::<Vec<_>>();
-            b.0.len().cmp(&a.0.len()).then_with(|| plain(&a.0).cmp(&plain(&b.0)))
+            b.0.len()
+                .cmp(&a.0.len())
+                .then_with(|| a.0.iter().map(|w| &w.plain).cmp(b.0.iter().map(|w| &w.plain)))
         });
         vocabulary.synonyms = synonyms;
         vocabulary
@@ -239,11 +240,15 @@ impl Vocabulary {
     /// alternatives. A key word covers a query word spelled the same, with umlauts written out, or
     /// with the same stem ("Gehälter" for "Gehalt").
     fn synonyms_at(&self, words: &[Word]) -> (usize, &[Vec<Word>]) {
+        // Keys are sorted longest first: no key reaches past the first one's length.
+        let reach = self.synonyms.first().map_or(0, |(key, _)| key.len()).min(words.len());
+        let written: Vec<String> = words[..reach].iter().map(|w| umlauts_written_out(&w.plain)).collect();
         for (key, alternatives) in &self.synonyms {
-            let covers = key.len() <= words.len()
-                && key.iter().zip(words).all(|(k, w)| {
-                    k.plain == w.plain || k.plain == umlauts_written_out(&w.plain) || k.stem == w.stem
-                });
+            let covers =
+                key.len() <= reach
+                    && key.iter().zip(words).zip(&written).all(|((k, w), written)| {
+                        k.plain == w.plain || k.plain == *written || k.stem == w.stem
+                    });
             if covers {
                 return (key.len(), alternatives);
             }
@@ -589,6 +594,7 @@ impl Inner {
         for as_word in [true, false] {
             for split in (MIN_PART..=chars.len() - MIN_PART).rev() {
                 let head: String = chars[..split].iter().collect();
+                let head_word = self.word(&head);
                 let mut tails = vec![chars[split..].iter().collect::<String>()];
                 if chars[split] == 's' && chars.len() - split > MIN_PART {
                     tails.push(chars[split + 1..].iter().collect());
@@ -599,13 +605,12 @@ impl Inner {
                     if !generic && !known(&tail, !as_word)? {
                         continue;
                     }
-                    let head_word = self.word(&head);
                     let head_parts = if known(&head_word, false)?
                         || (generic
                             && head.chars().count() >= 2 * MIN_PART
                             && starts_a_title_word(&head_word)?)
                     {
-                        Some(vec![(head_word, false)])
+                        Some(vec![(head_word.clone(), false)])
                     } else if as_word {
                         // Splitting the first part again only before a last part that is a word:
                         // nearly every ending is some compound's end, and trying them all is
