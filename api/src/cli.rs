@@ -1,4 +1,4 @@
-//! The command line: `serve` (default), `migrate`, `export-schema`, `create-admin`.
+//! The command line: `serve` (default), `migrate`, `export-schema`, `create-admin`, `import`.
 
 use std::io::BufRead;
 use std::path::PathBuf;
@@ -10,6 +10,8 @@ use crate::config::Settings;
 use crate::error::ApiError;
 use crate::service::accounts;
 use crate::startup::Application;
+use sea_orm::ActiveEnum;
+
 use crate::{db, graphql, search, seed, telemetry};
 
 /// Bildungsmarkt: a marketplace for continuing education — courses, qualification needs, matching.
@@ -54,6 +56,29 @@ pub enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// Import a provider's catalogue file: OpenQCAT 1.1 (full or delta) or the CSV template. Prints a
+    /// progress bar and the report; the run is also in the provider's import history. Exits non-zero
+    /// when the file was rejected or the run stopped.
+    Import {
+        /// `openqcat` or `csv`.
+        format: ImportFileFormat,
+        /// The catalogue file.
+        file: PathBuf,
+        /// The provider's slug.
+        #[arg(long)]
+        provider: String,
+        /// Check and count everything, keep nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Publish the courses the file lists that pass the publish rules.
+        #[arg(long)]
+        publish: bool,
+    },
+    /// Write the CSV template's header line (UTF-8 with byte order mark, `;`) to a file.
+    CsvTemplate {
+        #[arg(long, short, default_value = "kurse-vorlage.csv")]
+        output: PathBuf,
+    },
     /// Grant the platform-admin role to an account, creating it when it does not exist.
     CreateAdmin {
         #[arg(long)]
@@ -67,10 +92,22 @@ pub enum Command {
     },
 }
 
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum ImportFileFormat {
+    Openqcat,
+    Csv,
+}
+
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let command = cli.command.unwrap_or(Command::Serve);
     if let Command::ExportSchema { output, check } = command {
         return export_schema(&output, check);
+    }
+    if let Command::CsvTemplate { output } = &command {
+        std::fs::write(output, crate::exchange::csv::template())
+            .with_context(|| format!("writing {}", output.display()))?;
+        println!("wrote {}", output.display());
+        return Ok(());
     }
     let settings = Settings::load(cli.config.as_deref())?;
     telemetry::init(settings.log_format);
@@ -125,9 +162,110 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let user = accounts::create_admin(&db, &email, password, display_name).await.map_err(describe)?;
             println!("{} ({}) is a platform admin", user.email, user.id);
         }
-        Command::ExportSchema { .. } => {}
+        Command::Import { format, file, provider, dry_run, publish } => {
+            let db = prepared_database(&settings).await?;
+            import(&db, format, &file, &provider, dry_run, publish).await?;
+        }
+        Command::ExportSchema { .. } | Command::CsvTemplate { .. } => {}
     }
     Ok(())
+}
+
+async fn import(
+    db: &sea_orm::DatabaseConnection,
+    format: ImportFileFormat,
+    path: &std::path::Path,
+    slug: &str,
+    dry_run: bool,
+    publish: bool,
+) -> anyhow::Result<()> {
+    use entity::import_run::{ImportFormat, ImportStatus};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+    use crate::exchange::run;
+    let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let provider = entity::organization::Entity::find()
+        .filter(entity::organization::Column::Slug.eq(slug))
+        .one(db)
+        .await?
+        .with_context(|| format!("no organization with the slug {slug:?}"))?;
+    let format = match format {
+        ImportFileFormat::Openqcat => ImportFormat::Openqcat,
+        ImportFileFormat::Csv => ImportFormat::Csv,
+    };
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+    let options = run::Options { dry_run, publish };
+    let started =
+        run::start(db, None, provider.id, format, name.as_deref(), options).await.map_err(describe)?;
+    let bar = ProgressBar::new();
+    let done =
+        run::execute(db, started, file, &|row| bar.show(row.processed, row.total)).await.map_err(describe)?;
+    bar.finish();
+    println!(
+        "import {} of {} for {}: {}{} — {} records: {} created, {} updated, {} unchanged, {} deleted, {} failed",
+        done.id,
+        path.display(),
+        provider.name,
+        done.status.to_value(),
+        if done.dry_run { " (dry run: nothing kept)" } else { "" },
+        done.total,
+        done.created,
+        done.updated,
+        done.unchanged,
+        done.deleted,
+        done.failed
+    );
+    for problem in run::problems(&done) {
+        let severity = match problem.severity {
+            crate::exchange::Severity::Error => "Fehler",
+            crate::exchange::Severity::Warning => "Hinweis",
+        };
+        let id = problem.product_id.map(|id| format!(" [{id}]")).unwrap_or_default();
+        println!("  {severity}{id} {}: {}", problem.path, problem.message);
+    }
+    if done.status != ImportStatus::Finished {
+        bail!("the import did not finish ({})", done.status.to_value());
+    }
+    Ok(())
+}
+
+/// A progress bar on standard error: redrawn in place on a terminal, a line per tenth otherwise.
+struct ProgressBar {
+    terminal: bool,
+    shown: std::sync::atomic::AtomicI64,
+}
+
+impl ProgressBar {
+    fn new() -> Self {
+        use std::io::IsTerminal;
+        Self { terminal: std::io::stderr().is_terminal(), shown: std::sync::atomic::AtomicI64::new(-1) }
+    }
+
+    fn show(&self, processed: i32, total: i32) {
+        use std::sync::atomic::Ordering;
+        let percent = if total > 0 { i64::from(processed) * 100 / i64::from(total) } else { 0 };
+        let step = if self.terminal { percent } else { percent / 10 * 10 };
+        if self.shown.swap(step, Ordering::Relaxed) == step {
+            return;
+        }
+        let filled = (percent / 5) as usize;
+        let bar = format!(
+            "[{}{}] {percent:>3} %  {processed} / {total} Datensätze",
+            "#".repeat(filled),
+            "-".repeat(20 - filled.min(20))
+        );
+        if self.terminal {
+            eprint!("\r{bar}");
+        } else {
+            eprintln!("{bar}");
+        }
+    }
+
+    fn finish(&self) {
+        if self.terminal {
+            eprintln!();
+        }
+    }
 }
 
 /// Connected, migrated and with the skills vocabulary in place.

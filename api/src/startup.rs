@@ -176,6 +176,7 @@ impl Application {
                 .route("/graphql/ws", web::get().to(crate::ws::graphql_ws))
                 .route("/graphiql", web::get().to(crate::graphiql::page_route))
                 .route("/graphiql/assets/{name}", web::get().to(crate::graphiql::asset_route))
+                .route("/courses/{file}", web::get().to(crate::http::exports::course_json_ld))
                 .route("/healthz", web::get().to(probes::healthz))
                 .route("/readyz", web::get().to(probes::readyz))
                 .configure(|cfg| {

@@ -242,6 +242,11 @@ pub struct Limits {
     pub max_query_bytes: usize,
     /// Time to receive a whole request body; a slower one is answered 408.
     pub body_read_timeout_secs: u64,
+    /// Bytes of a file uploaded with a GraphQL multipart request (a catalogue import); it goes to a
+    /// temporary file as it arrives.
+    pub max_upload_bytes: usize,
+    /// Time to receive a whole multipart request.
+    pub upload_timeout_secs: u64,
     /// Aliased fields per document.
     pub max_aliases: usize,
     /// Field selections per document (repeated ones count each time, a fragment's once per spread).
@@ -314,6 +319,8 @@ impl Default for Limits {
             max_body_bytes: 1024 * 1024,
             max_query_bytes: 64 * 1024,
             body_read_timeout_secs: 10,
+            max_upload_bytes: 128 * 1024 * 1024,
+            upload_timeout_secs: 300,
             max_aliases: 50,
             max_fields: 500,
             max_fragment_spreads: 100,
@@ -500,6 +507,12 @@ impl Settings {
         }
         if let Some(v) = get("APP_BODY_READ_TIMEOUT_SECS") {
             self.limits.body_read_timeout_secs = parse_num("APP_BODY_READ_TIMEOUT_SECS", &v)?;
+        }
+        if let Some(v) = get("APP_MAX_UPLOAD_BYTES") {
+            self.limits.max_upload_bytes = parse_num("APP_MAX_UPLOAD_BYTES", &v)?;
+        }
+        if let Some(v) = get("APP_UPLOAD_TIMEOUT_SECS") {
+            self.limits.upload_timeout_secs = parse_num("APP_UPLOAD_TIMEOUT_SECS", &v)?;
         }
         if let Some(v) = get("APP_MAX_BATCH") {
             self.limits.max_batch = parse_num("APP_MAX_BATCH", &v)?;

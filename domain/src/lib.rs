@@ -11,6 +11,7 @@ pub mod context;
 pub mod db;
 pub mod error;
 pub mod events;
+pub mod exchange;
 pub mod jobs;
 pub mod matching;
 pub mod metrics;

@@ -45,6 +45,13 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     pub version: i32,
+    /// The key of the course in the provider's own catalogue (OpenQCAT `PRODUCT_ID`, a CSV row's
+    /// `angebot_id`); unique per provider. Set by imports, so a second import updates.
+    pub external_id: Option<String>,
+    /// SHA-256 of what the last import read for this course: the same record again changes nothing.
+    pub import_hash: Option<String>,
+    /// The Federal Employment Agency's Kurssystematik code of the course, when a catalogue gave one.
+    pub classification: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
@@ -164,4 +171,6 @@ pub enum FundingOption {
     RegionalEsf,
     /// Paid educational leave (Bildungsurlaub / Bildungszeit).
     Bildungsurlaub,
+    /// Qualifizierungsgeld (§ 82a SGB III), staff of a firm in structural change.
+    Qualifizierungsgeld,
 }

@@ -9,6 +9,8 @@ pub struct Model {
     pub skill_id: String,
     /// Order as the provider listed them.
     pub position: i32,
+    /// Suggested by an import from the course's text, not yet confirmed by the provider.
+    pub suggested: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

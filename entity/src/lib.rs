@@ -4,6 +4,7 @@ pub mod api_key;
 pub mod background_job;
 pub mod course;
 pub mod course_skill;
+pub mod import_run;
 pub mod invitation;
 pub mod login_throttle;
 pub mod membership;

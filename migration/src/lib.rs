@@ -13,6 +13,7 @@ mod m20261201_000007_invitations;
 mod m20261202_000008_background_jobs;
 mod m20261202_000009_alert_jobs;
 mod m20261202_000010_search_change;
+mod m20261202_000011_catalogue_exchange;
 
 pub struct Migrator;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000008_background_jobs::Migration),
             Box::new(m20261202_000009_alert_jobs::Migration),
             Box::new(m20261202_000010_search_change::Migration),
+            Box::new(m20261202_000011_catalogue_exchange::Migration),
         ]
     }
 }

@@ -130,6 +130,45 @@ impl TestApp {
         (status, response.json().await.expect("JSON body"))
     }
 
+    /// POSTs a GraphQL multipart request (one file at `file_path`, e.g. `variables.input.file`, which
+    /// `variables` holds as null); the HTTP status and the JSON body.
+    pub async fn upload(
+        &self,
+        token: Option<&str>,
+        query: &str,
+        variables: Value,
+        file_path: &str,
+        file_name: &str,
+        content: &[u8],
+    ) -> (u16, Value) {
+        let boundary = format!("bm-test-{}", Uuid::new_v4().simple());
+        let mut body = Vec::new();
+        let mut part = |name: &str, extra: &str, data: &[u8]| {
+            body.extend_from_slice(
+                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"{extra}\r\n\r\n")
+                    .as_bytes(),
+            );
+            body.extend_from_slice(data);
+            body.extend_from_slice(b"\r\n");
+        };
+        let operations = json!({ "query": query, "variables": variables }).to_string();
+        part("operations", "", operations.as_bytes());
+        part("map", "", json!({ "0": [file_path] }).to_string().as_bytes());
+        part("0", &format!("; filename=\"{file_name}\"\r\nContent-Type: application/octet-stream"), content);
+        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+        let mut request = self
+            .client
+            .post(format!("{}/graphql", self.address))
+            .header("Content-Type", format!("multipart/form-data; boundary={boundary}"))
+            .body(body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.expect("request");
+        let status = response.status().as_u16();
+        (status, response.json().await.expect("JSON body"))
+    }
+
     /// Like [`gql`](Self::gql) but fails the test on any error; returns `data`.
     pub async fn gql_ok(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
         let body = self.gql(token, query, variables).await;

@@ -9,6 +9,7 @@ mod demo;
 mod exposure;
 mod graphiql;
 mod helpers;
+mod imports;
 mod invitations;
 mod jobs;
 mod keys;

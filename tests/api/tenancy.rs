@@ -20,6 +20,9 @@ const NOT_TENANT_BOUND: &[(&str, &str)] = &[
     ("createOrganization", "creates a new organization owned by the caller"),
 ];
 
+/// Mutations that take a file: their attempt is a GraphQL multipart request.
+const UPLOADS: &[&str] = &["importCatalogue"];
+
 /// What the victim's tenant holds.
 struct Victim {
     firm: String,
@@ -152,6 +155,11 @@ fn attempt(name: &str, v: &Victim, attacker_email: &str) -> Option<(&'static str
             json!({ "o": v.firm }),
         ),
         "revokeApiKey" => ("mutation($id: ID!) { revokeApiKey(id: $id) { id } }", json!({ "id": v.api_key })),
+        // Sent as a multipart request with a catalogue file (see `UPLOADS`).
+        "importCatalogue" => (
+            "mutation($input: ImportCatalogueInput!) { importCatalogue(input: $input) { id } }",
+            json!({ "input": { "providerId": v.provider, "format": "OPENQCAT", "file": null } }),
+        ),
         _ => return None,
     };
     Some(case)
@@ -245,7 +253,9 @@ async fn no_mutation_writes_into_another_tenant() {
     let before_provider = app
         .gql_ok(
             Some(&trainer.access_token),
-            "query($p: ID!) { providerOffers(organizationId: $p) { edges { node { id status } } } }",
+            "query($p: ID!) { providerOffers(organizationId: $p) { edges { node { id status } } }
+                courses(filter: { providerId: $p, statuses: [DRAFT, PUBLISHED, ARCHIVED] }, first: 100) { edges { node { id } } }
+                importRuns(providerId: $p) { edges { node { id } } } }",
             json!({ "p": victim.provider }),
         )
         .await;
@@ -272,7 +282,23 @@ async fn no_mutation_writes_into_another_tenant() {
             missing.push(name.clone());
             continue;
         };
-        let body = app.gql(Some(&attacker.access_token), query, variables).await;
+        let body = if UPLOADS.contains(&name.as_str()) {
+            let file = crate::imports::fixture("openqcat/full.xml");
+            let (status, body) = app
+                .upload(
+                    Some(&attacker.access_token),
+                    query,
+                    variables,
+                    "variables.input.file",
+                    "full.xml",
+                    &file,
+                )
+                .await;
+            assert!(status < 500, "{name}: {body}");
+            body
+        } else {
+            app.gql(Some(&attacker.access_token), query, variables).await
+        };
         let code = error_code(&body);
         assert!(
             matches!(code, "FORBIDDEN" | "NOT_FOUND"),
@@ -286,7 +312,9 @@ async fn no_mutation_writes_into_another_tenant() {
     let after_provider = app
         .gql_ok(
             Some(&trainer.access_token),
-            "query($p: ID!) { providerOffers(organizationId: $p) { edges { node { id status } } } }",
+            "query($p: ID!) { providerOffers(organizationId: $p) { edges { node { id status } } }
+                courses(filter: { providerId: $p, statuses: [DRAFT, PUBLISHED, ARCHIVED] }, first: 100) { edges { node { id } } }
+                importRuns(providerId: $p) { edges { node { id } } } }",
             json!({ "p": victim.provider }),
         )
         .await;

@@ -6,6 +6,7 @@ pub mod background_job;
 pub mod catalog;
 pub mod context;
 pub mod errors;
+pub mod exchange;
 pub mod limits;
 mod list_bounds;
 pub mod matching;
@@ -44,6 +45,7 @@ pub struct CollaborationQuery(
     webhook::WebhookQuery,
     api_key::ApiKeyQuery,
     background_job::BackgroundJobQuery,
+    exchange::ExchangeQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -57,6 +59,7 @@ pub struct MutationRoot(
     webhook::WebhookMutation,
     api_key::ApiKeyMutation,
     background_job::BackgroundJobMutation,
+    exchange::ExchangeMutation,
 );
 
 #[derive(MergedSubscription, Default)]

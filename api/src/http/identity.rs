@@ -27,6 +27,13 @@ pub(crate) struct Identity {
     read_only: bool,
 }
 
+impl Identity {
+    /// No credential: an anonymous caller.
+    pub(crate) fn is_anonymous(&self) -> bool {
+        self.caller.0.is_none()
+    }
+}
+
 /// Why a presented credential was not accepted.
 pub(crate) enum CredentialRefusal {
     /// Not valid (HTTP 401 `UNAUTHENTICATED`).

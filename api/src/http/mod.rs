@@ -3,6 +3,7 @@
 //! `startup` only builds and runs the server from these.
 
 pub mod errors;
+pub mod exports;
 pub mod graphql;
 pub mod identity;
 pub mod probes;

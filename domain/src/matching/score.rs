@@ -882,6 +882,7 @@ fn funding_label(option: FundingOption) -> &'static str {
         FundingOption::AufstiegsBafoeg => "Aufstiegs-BAföG",
         FundingOption::RegionalEsf => "Landes-/ESF-Förderung",
         FundingOption::Bildungsurlaub => "Bildungsurlaub",
+        FundingOption::Qualifizierungsgeld => "Qualifizierungsgeld",
     }
 }
 

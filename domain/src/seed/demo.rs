@@ -266,6 +266,7 @@ pub async fn seed_catalogue(db: &DatabaseConnection, json: &str) -> anyhow::Resu
                     course_id: Set(course_id),
                     skill_id: Set(skill.clone()),
                     position: Set(position as i32),
+                    suggested: Set(false),
                 }
             }));
             courses.push(course);
@@ -430,7 +431,9 @@ fn eligible_funding(template: &CourseTemplate, provider: &organization::Model) -
             FundingOption::Qcg => {
                 provider.azav_certified && template.azav_measure && template.duration_hours > 120
             }
-            FundingOption::Bildungsgutschein => provider.azav_certified && template.azav_measure,
+            FundingOption::Bildungsgutschein | FundingOption::Qualifizierungsgeld => {
+                provider.azav_certified && template.azav_measure
+            }
             FundingOption::AufstiegsBafoeg => {
                 matches!(template.dqr_level, Some(5..=7)) && template.duration_hours >= 400
             }
@@ -452,12 +455,20 @@ fn build_course(
     let funding = eligible_funding(template, provider);
     let azav_number = funding
         .iter()
-        .any(|f| matches!(f, FundingOption::Qcg | FundingOption::Bildungsgutschein))
+        .any(|f| {
+            matches!(
+                f,
+                FundingOption::Qcg | FundingOption::Bildungsgutschein | FundingOption::Qualifizierungsgeld
+            )
+        })
         .then(|| {
             format!("{:03}/{:04}/{}", 900 + spread(course_key, 90), spread(course_key, 10_000), base.year())
         });
     let now = Utc::now();
     let course = course::ActiveModel {
+        external_id: Set(None),
+        import_hash: Set(None),
+        classification: Set(None),
         id: Set(course_id),
         provider_id: Set(provider.id),
         status: Set(CourseStatus::Published),
@@ -513,6 +524,7 @@ fn build_course(
             let taken = spread(&format!("{run_key}:seats"), (seats as u64 / 2).max(1)) as i32;
             let now = Utc::now();
             Ok(offering::ActiveModel {
+                external_id: Set(None),
                 id: Set(id("offering", &run_key)),
                 course_id: Set(course_id),
                 start_date: Set(start),

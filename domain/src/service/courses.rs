@@ -230,8 +230,20 @@ pub async fn create(
     }
     let txn = db::begin_write(db).await?;
     access::member_of_kind(&txn, caller, provider_id, OrganizationKind::Provider, "providerId").await?;
+    let blank = blank_course(provider_id);
+    let (model, skill_ids) = apply(&txn, blank, fields).await?;
+    let inserted = course::ActiveModel::from(model).insert(&txn).await?;
+    if let Some(ids) = skill_ids {
+        replace_skills(&txn, inserted.id, &ids).await?;
+    }
+    txn.commit().await?;
+    Ok(inserted)
+}
+
+/// A new DRAFT course of `provider_id` with every field at its default.
+pub(crate) fn blank_course(provider_id: Uuid) -> course::Model {
     let now = Utc::now();
-    let blank = course::Model {
+    course::Model {
         id: Uuid::now_v7(),
         provider_id,
         status: CourseStatus::Draft,
@@ -262,18 +274,14 @@ pub async fn create(
         created_at: now,
         updated_at: now,
         version: 1,
-    };
-    let (model, skill_ids) = apply(&txn, blank, fields).await?;
-    let inserted = course::ActiveModel::from(model).insert(&txn).await?;
-    if let Some(ids) = skill_ids {
-        replace_skills(&txn, inserted.id, &ids).await?;
+        external_id: None,
+        import_hash: None,
+        classification: None,
     }
-    txn.commit().await?;
-    Ok(inserted)
 }
 
 /// Validates `fields` and applies them to `model`; returns the new skill list when it changes.
-async fn apply(
+pub(crate) async fn apply(
     txn: &DatabaseTransaction,
     mut model: course::Model,
     fields: CourseFields,
@@ -404,6 +412,16 @@ fn participants(field: &str, n: i32) -> ApiResult<i32> {
 }
 
 async fn replace_skills(txn: &DatabaseTransaction, course_id: Uuid, ids: &[String]) -> ApiResult<()> {
+    set_skills(txn, course_id, ids, false).await
+}
+
+/// Replaces the course's skills with `ids` in that order, `suggested` when an import chose them.
+pub(crate) async fn set_skills(
+    txn: &DatabaseTransaction,
+    course_id: Uuid,
+    ids: &[String],
+    suggested: bool,
+) -> ApiResult<()> {
     course_skill::Entity::delete_many()
         .filter(course_skill::Column::CourseId.eq(course_id))
         .exec(txn)
@@ -415,6 +433,7 @@ async fn replace_skills(txn: &DatabaseTransaction, course_id: Uuid, ids: &[Strin
         course_id: Set(course_id),
         skill_id: Set(skill_id.clone()),
         position: Set(position as i32),
+        suggested: Set(suggested),
     });
     course_skill::Entity::insert_many(rows).exec(txn).await?;
     Ok(())
@@ -537,7 +556,7 @@ pub async fn change_status(
 }
 
 /// What a course needs before the public sees it. Errors name the field to fix.
-async fn check_publishable(
+pub(crate) async fn check_publishable(
     txn: &DatabaseTransaction,
     course: &course::Model,
     provider: &organization::Model,
@@ -563,12 +582,16 @@ async fn check_publishable(
         return Err(ApiError::bad_input("input.skillIds", "a published course needs at least one skill"));
     }
     let funding: Vec<FundingOption> = json_list::decode(&course.funding_options);
-    let needs_azav =
-        funding.iter().any(|f| matches!(f, FundingOption::Qcg | FundingOption::Bildungsgutschein));
+    let needs_azav = funding.iter().any(|f| {
+        matches!(
+            f,
+            FundingOption::Qcg | FundingOption::Bildungsgutschein | FundingOption::Qualifizierungsgeld
+        )
+    });
     if needs_azav && (!provider.azav_certified || course.azav_measure_number.is_none()) {
         return Err(ApiError::bad_input(
             "input.fundingOptions",
-            "QCG and Bildungsgutschein need an AZAV-certified provider and the measure's AZAV number",
+            "QCG, Bildungsgutschein and Qualifizierungsgeld need an AZAV-certified provider and the measure's AZAV number",
         ));
     }
     if funding.contains(&FundingOption::AufstiegsBafoeg)
@@ -628,7 +651,10 @@ pub struct OfferingFields {
     pub price_cents_override: Option<Option<i64>>,
 }
 
-fn apply_offering(mut model: offering::Model, fields: OfferingFields) -> ApiResult<offering::Model> {
+pub(crate) fn apply_offering(
+    mut model: offering::Model,
+    fields: OfferingFields,
+) -> ApiResult<offering::Model> {
     if let Some(start) = fields.start_date {
         model.start_date = start;
     }
@@ -710,11 +736,27 @@ pub async fn add_offering(
     };
     let txn = db::begin_write(db).await?;
     let (course, _) = lock_for_write(&txn, caller, course_id, None).await?;
+    let blank = blank_offering(&course, start, end, fields.seats_total, fields.seats_available);
+    let model = apply_offering(blank, fields)?;
+    let inserted = offering::ActiveModel::from(model).insert(&txn).await?;
+    touch_course(&txn, course_id).await?;
+    txn.commit().await?;
+    Ok(inserted)
+}
+
+/// A new offering of `course` from `start` to `end`; seats default to the course's maximum (or 12).
+pub(crate) fn blank_offering(
+    course: &course::Model,
+    start: NaiveDate,
+    end: NaiveDate,
+    seats_total: Option<i32>,
+    seats_available: Option<i32>,
+) -> offering::Model {
     let now = Utc::now();
-    let seats = fields.seats_total.unwrap_or(course.max_participants.unwrap_or(12));
-    let blank = offering::Model {
+    let seats = seats_total.unwrap_or(course.max_participants.unwrap_or(12));
+    offering::Model {
         id: Uuid::now_v7(),
-        course_id,
+        course_id: course.id,
         start_date: start,
         end_date: end,
         signup_deadline: None,
@@ -728,17 +770,13 @@ pub async fn add_offering(
         latitude: None,
         longitude: None,
         seats_total: seats,
-        seats_available: fields.seats_available.unwrap_or(seats),
+        seats_available: seats_available.unwrap_or(seats),
         price_cents_override: None,
         created_at: now,
         updated_at: now,
         version: 1,
-    };
-    let model = apply_offering(blank, fields)?;
-    let inserted = offering::ActiveModel::from(model).insert(&txn).await?;
-    touch_course(&txn, course_id).await?;
-    txn.commit().await?;
-    Ok(inserted)
+        external_id: None,
+    }
 }
 
 async fn lock_offering(
@@ -799,7 +837,7 @@ pub async fn delete_offering(state: &AppState, caller: Uuid, id: Uuid) -> ApiRes
 }
 
 /// An offering changed: the course's documents change with it.
-async fn touch_course(txn: &DatabaseTransaction, id: Uuid) -> ApiResult<()> {
+pub(crate) async fn touch_course(txn: &DatabaseTransaction, id: Uuid) -> ApiResult<()> {
     outbox::enqueue(txn, [id]).await?;
     course::Entity::update_many()
         .col_expr(course::Column::UpdatedAt, Expr::value(Utc::now()))
@@ -846,6 +884,19 @@ pub async fn course_skills(
         .await?;
     let skills = state.reads.skills(links.iter().map(|(_, skill)| skill.as_str())).await?;
     Ok(links.into_iter().filter_map(|(course, skill)| Some((course, skills.get(&skill)?.clone()))).collect())
+}
+
+/// The skills of a course that an import suggested and the provider has not confirmed.
+pub async fn suggested_skill_ids(state: &AppState, course_id: Uuid) -> ApiResult<Vec<String>> {
+    Ok(course_skill::Entity::find()
+        .select_only()
+        .column(course_skill::Column::SkillId)
+        .filter(course_skill::Column::CourseId.eq(course_id))
+        .filter(course_skill::Column::Suggested.eq(true))
+        .order_by_asc(course_skill::Column::Position)
+        .into_tuple()
+        .all(&state.db)
+        .await?)
 }
 
 /// (course id, skill) pairs in the provider's order, in one joined query.

@@ -86,6 +86,8 @@ pub enum FundingOption {
     RegionalEsf,
     /// Paid educational leave (Bildungsurlaub / Bildungszeit).
     Bildungsurlaub,
+    /// Qualifizierungsgeld (§ 82a SGB III): staff of a firm in structural change; AZAV-certified measure.
+    Qualifizierungsgeld,
 }
 
 /// A price per participant.
@@ -210,6 +212,13 @@ impl Course {
             .map_err(ApiError::from)?
             .unwrap_or_default();
         Ok(skills.iter().map(|skill| Skill::from(skill.as_ref())).collect())
+    }
+
+    /// The ids among `skills` that a catalogue import suggested from the course's title, keywords
+    /// and classification and the provider has not confirmed yet (setting `skillIds` confirms them).
+    async fn suggested_skill_ids(&self, ctx: &Context<'_>) -> Result<Vec<String>> {
+        let state = crate::graphql::context::state(ctx)?;
+        Ok(crate::service::courses::suggested_skill_ids(state, self.course_id).await?)
     }
 
     /// Dated runs, earliest start first.

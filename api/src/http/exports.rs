@@ -1,0 +1,51 @@
+//! Public documents of the catalogue beside GraphQL, for partner pages and search engines:
+//! `GET /courses/{id}.jsonld`, a course as schema.org JSON-LD.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, web};
+use tracing_actix_web::RequestId;
+
+use crate::error::{ApiError, Code};
+use crate::exchange::schema_org;
+use crate::graphql::AppState;
+use crate::http::errors::error_response;
+
+/// The origin a client reached us at (behind a proxy: what it forwards), for the documents' `@id`s.
+fn origin(req: &HttpRequest) -> String {
+    let info = req.connection_info();
+    format!("{}://{}", info.scheme(), info.host())
+}
+
+fn refused(err: &ApiError, request_id: &RequestId) -> HttpResponse {
+    let status = match err.code() {
+        Code::NotFound => StatusCode::NOT_FOUND,
+        Code::BadUserInput => StatusCode::BAD_REQUEST,
+        Code::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    error_response(status, err.code(), &err.message(), err.field(), request_id)
+}
+
+/// A public course (PUBLISHED or ARCHIVED) as schema.org `Course` JSON-LD; any origin may fetch it.
+pub async fn course_json_ld(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+    request_id: RequestId,
+) -> HttpResponse {
+    let Some(id) = path.strip_suffix(".jsonld").and_then(|id| uuid::Uuid::parse_str(id).ok()) else {
+        return refused(&ApiError::not_found("course"), &request_id);
+    };
+    let course = match schema_org::public_course(&state, id).await {
+        Ok(course) => course,
+        Err(err) => return refused(&err, &request_id),
+    };
+    let document = schema_org::document(&course, &origin(&req));
+    let mut response = HttpResponse::Ok()
+        .content_type("application/ld+json; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
+        .json(document);
+    response.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    response
+}
