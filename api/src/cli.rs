@@ -74,6 +74,18 @@ pub enum Command {
         #[arg(long)]
         publish: bool,
     },
+    /// Export a provider's PUBLISHED courses (with --drafts its drafts too) as an OpenQCAT 1.1 full
+    /// catalogue in ISO-8859-15.
+    Export {
+        /// `openqcat`.
+        format: ExportFileFormat,
+        #[arg(long)]
+        provider: String,
+        #[arg(long, short, default_value = "openqcat.xml")]
+        output: PathBuf,
+        #[arg(long)]
+        drafts: bool,
+    },
     /// Write the CSV template's header line (UTF-8 with byte order mark, `;`) to a file.
     CsvTemplate {
         #[arg(long, short, default_value = "kurse-vorlage.csv")]
@@ -90,6 +102,11 @@ pub enum Command {
         #[arg(long)]
         display_name: Option<String>,
     },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum ExportFileFormat {
+    Openqcat,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -166,6 +183,24 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let db = prepared_database(&settings).await?;
             import(&db, format, &file, &provider, dry_run, publish).await?;
         }
+        Command::Export { format: ExportFileFormat::Openqcat, provider, output, drafts } => {
+            let db = prepared_database(&settings).await?;
+            let provider = provider_by_slug(&db, &provider).await?;
+            let mut file = std::io::BufWriter::new(
+                std::fs::File::create(&output).with_context(|| format!("creating {}", output.display()))?,
+            );
+            let exported = crate::exchange::openqcat_export::export(&db, &provider, drafts, &mut file)
+                .await
+                .map_err(describe)?;
+            std::io::Write::flush(&mut file)?;
+            println!(
+                "wrote {} courses with {} offerings of {} to {}",
+                exported.offers,
+                exported.runs,
+                provider.name,
+                output.display()
+            );
+        }
         Command::ExportSchema { .. } | Command::CsvTemplate { .. } => {}
     }
     Ok(())
@@ -180,15 +215,10 @@ async fn import(
     publish: bool,
 ) -> anyhow::Result<()> {
     use entity::import_run::{ImportFormat, ImportStatus};
-    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
     use crate::exchange::run;
     let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    let provider = entity::organization::Entity::find()
-        .filter(entity::organization::Column::Slug.eq(slug))
-        .one(db)
-        .await?
-        .with_context(|| format!("no organization with the slug {slug:?}"))?;
+    let provider = provider_by_slug(db, slug).await?;
     let format = match format {
         ImportFileFormat::Openqcat => ImportFormat::Openqcat,
         ImportFileFormat::Csv => ImportFormat::Csv,
@@ -227,6 +257,18 @@ async fn import(
         bail!("the import did not finish ({})", done.status.to_value());
     }
     Ok(())
+}
+
+async fn provider_by_slug(
+    db: &sea_orm::DatabaseConnection,
+    slug: &str,
+) -> anyhow::Result<entity::organization::Model> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    entity::organization::Entity::find()
+        .filter(entity::organization::Column::Slug.eq(slug))
+        .one(db)
+        .await?
+        .with_context(|| format!("no organization with the slug {slug:?}"))
 }
 
 /// A progress bar on standard error: redrawn in place on a terminal, a line per tenth otherwise.

@@ -177,6 +177,7 @@ impl Application {
                 .route("/graphiql", web::get().to(crate::graphiql::page_route))
                 .route("/graphiql/assets/{name}", web::get().to(crate::graphiql::asset_route))
                 .route("/courses/{file}", web::get().to(crate::http::exports::course_json_ld))
+                .route("/providers/{id}/openqcat.xml", web::get().to(crate::http::exports::provider_openqcat))
                 .route("/healthz", web::get().to(probes::healthz))
                 .route("/readyz", web::get().to(probes::readyz))
                 .configure(|cfg| {

@@ -390,3 +390,79 @@ async fn a_public_course_is_served_as_schema_org_json_ld_and_a_draft_is_not() {
         assert_eq!(body["errors"][0]["extensions"]["code"], "NOT_FOUND", "{body}");
     }
 }
+
+/// The provider's catalogue as OpenQCAT, as its member downloads it.
+async fn export(app: &TestApp, token: &str, provider: &str) -> Vec<u8> {
+    let response = app
+        .client
+        .get(format!("{}/providers/{provider}/openqcat.xml", app.address))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(response.status().as_u16(), 200);
+    response.bytes().await.expect("body").to_vec()
+}
+
+/// The services of an OpenQCAT file (its `NEW_CATALOG`), decoded.
+fn services(file: &[u8]) -> String {
+    let (text, _, malformed) = encoding_rs::ISO_8859_15.decode(file);
+    assert!(!malformed);
+    assert!(text.starts_with("<?xml version=\"1.0\" encoding=\"ISO-8859-15\"?>"), "{text}");
+    let start = text.find("<NEW_CATALOG").expect("NEW_CATALOG");
+    text[start..].to_owned()
+}
+
+#[tokio::test]
+async fn an_exported_catalogue_imported_elsewhere_exports_the_same() {
+    let app = spawn_app().await;
+    let (owner, provider_id) = provider(&app, "export@bildungswerk.example", "Bildungswerk Export").await;
+    let first = import(
+        &app,
+        &owner.access_token,
+        &provider_id,
+        "OPENQCAT",
+        "openqcat/full.xml",
+        json!({ "publish": true }),
+    )
+    .await;
+    assert_eq!(counts(&first), [14, 0, 0, 0, 0], "{first}");
+    let exported = export(&app, &owner.access_token, &provider_id).await;
+    let text = services(&exported);
+    assert_eq!(text.matches("<EDUCATION type=\"true\">").count(), 5, "{text}");
+    assert_eq!(text.matches("<EDUCATION type=\"false\">").count(), 9, "{text}");
+    assert!(text.contains("Köln"), "umlauts in ISO-8859-15");
+
+    // Into an empty provider, as that provider's upload.
+    let (other, other_id) = provider(&app, "zweiter@anbieter.example", "Zweiter Anbieter").await;
+    let input =
+        json!({ "input": { "providerId": other_id, "format": "OPENQCAT", "file": null, "publish": true } });
+    let (status, body) = app
+        .upload(Some(&other.access_token), IMPORT, input, "variables.input.file", "export.xml", &exported)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let run =
+        finished(&app, &other.access_token, body["data"]["importCatalogue"]["id"].as_str().expect("id"))
+            .await;
+    assert_eq!(counts(&run), [14, 0, 0, 0, 0], "{run}");
+    let again = export(&app, &other.access_token, &other_id).await;
+    assert_eq!(services(&again), text, "the same catalogue");
+    assert_eq!(courses(&app, &other, &other_id).await.len(), 5);
+
+    // Only members download a provider's catalogue.
+    let response = app
+        .client
+        .get(format!("{}/providers/{provider_id}/openqcat.xml", app.address))
+        .bearer_auth(&other.access_token)
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(response.status().as_u16(), 404);
+    let response = app
+        .client
+        .get(format!("{}/providers/{provider_id}/openqcat.xml", app.address))
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(response.status().as_u16(), 401);
+}

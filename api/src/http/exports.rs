@@ -1,5 +1,6 @@
-//! Public documents of the catalogue beside GraphQL, for partner pages and search engines:
-//! `GET /courses/{id}.jsonld`, a course as schema.org JSON-LD.
+//! Documents of the catalogue beside GraphQL: for partner pages and search engines
+//! `GET /courses/{id}.jsonld` (a public course as schema.org JSON-LD); for a provider's members
+//! `GET /providers/{id}/openqcat.xml` (its catalogue as OpenQCAT 1.1, for KURSNET or another system).
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
@@ -7,7 +8,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use tracing_actix_web::RequestId;
 
 use crate::error::{ApiError, Code};
-use crate::exchange::schema_org;
+use crate::exchange::{openqcat_export, schema_org};
 use crate::graphql::AppState;
 use crate::http::errors::error_response;
 
@@ -25,6 +26,49 @@ fn refused(err: &ApiError, request_id: &RequestId) -> HttpResponse {
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     };
     error_response(status, err.code(), &err.message(), err.field(), request_id)
+}
+
+/// The provider's PUBLISHED courses (with `?drafts=true` its drafts too) as an OpenQCAT full
+/// catalogue, for any member of the provider (an access token or an ORGANIZATION key).
+pub async fn provider_openqcat(
+    req: HttpRequest,
+    path: web::Path<String>,
+    query: web::Query<std::collections::HashMap<String, String>>,
+    state: web::Data<AppState>,
+    request_id: RequestId,
+) -> HttpResponse {
+    let identity = match crate::http::identity::identify_http(&req, &state).await {
+        Ok(identity) => identity,
+        Err(refusal) => return refusal.response(&request_id),
+    };
+    let Some(caller) = identity.user_id() else {
+        return error_response(
+            StatusCode::UNAUTHORIZED,
+            Code::Unauthenticated,
+            "the catalogue export needs an access token or an API key",
+            Some("Authorization"),
+            &request_id,
+        );
+    };
+    let Ok(provider_id) = uuid::Uuid::parse_str(&path) else {
+        return refused(&ApiError::not_found("organization"), &request_id);
+    };
+    let provider = match openqcat_export::provider_for(&state.db, caller, provider_id).await {
+        Ok(provider) => provider,
+        Err(err) => return refused(&err, &request_id),
+    };
+    let drafts = query.get("drafts").is_some_and(|v| v == "true");
+    let mut body = Vec::new();
+    if let Err(err) = openqcat_export::export(&state.db, &provider, drafts, &mut body).await {
+        return refused(&err, &request_id);
+    }
+    HttpResponse::Ok()
+        .content_type("application/xml; charset=ISO-8859-15")
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"openqcat-{}.xml\"", provider.slug),
+        ))
+        .body(body)
 }
 
 /// A public course (PUBLISHED or ARCHIVED) as schema.org `Course` JSON-LD; any origin may fetch it.

@@ -32,6 +32,11 @@ impl Identity {
     pub(crate) fn is_anonymous(&self) -> bool {
         self.caller.0.is_none()
     }
+
+    /// The user the request acts as (an API key's service account included).
+    pub(crate) fn user_id(&self) -> Option<uuid::Uuid> {
+        self.caller.0.map(|u| u.user_id)
+    }
 }
 
 /// Why a presented credential was not accepted.

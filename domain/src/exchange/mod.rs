@@ -21,6 +21,7 @@
 pub mod apply;
 pub mod csv;
 pub mod openqcat;
+pub mod openqcat_export;
 pub mod plz;
 pub mod run;
 pub mod schema_org;

@@ -611,7 +611,10 @@ fn shorten(check: &mut Checker<'_>, path: &str, text: &str, max: usize) -> Strin
 /// tags become line breaks where they end a block, list items bullets, the usual entities their
 /// characters. Text without tags stays as it is.
 pub fn html_to_text(text: &str) -> String {
-    if !(text.contains('<') && text.contains('>')) {
+    const TAGS: [&str; 12] =
+        ["<p>", "<p ", "<br", "<li", "<ul", "<ol", "<div", "<strong", "<b>", "<em>", "<h", "</"];
+    let lower = text.to_ascii_lowercase();
+    if !TAGS.iter().any(|t| lower.contains(t)) {
         return text.trim().to_owned();
     }
     let mut out = String::with_capacity(text.len());
@@ -679,6 +682,11 @@ fn instruction_time(service: &Service, check: &mut Checker<'_>) -> Option<Course
     if extra {
         return Some(CourseSchedule::ExtraOccupational);
     }
+    let self_paced =
+        service.first(&format!("{INFO}/INSTRUCTION_FORM")).and_then(|n| n.attribute("type")) == Some("204");
+    if self_paced {
+        return Some(CourseSchedule::SelfPaced);
+    }
     let node = service.first(&format!("{INFO}/INSTRUCTION_TIME"))?;
     let code = node.attribute("type").map(str::trim).unwrap_or_default();
     match code.parse::<u32>().ok().and_then(codes::instruction_time) {
@@ -734,6 +742,8 @@ fn classification(service: &Service, check: &mut Checker<'_>) -> Option<String> 
 fn degree(service: &Service, check: &mut Checker<'_>, fields: &mut CourseFields) {
     let base = format!("{EDUCATION}/DEGREE");
     if service.first(&base).is_none() {
+        // An offer without a degree leads to none (a run names no degree: it has its offer's).
+        fields.certificate_type = Some(CertificateType::None);
         return;
     }
     let title = service.text(&format!("{base}/DEGREE_TITLE")).unwrap_or_default();
@@ -974,6 +984,7 @@ mod tests {
             "Inhalte:\n\n• MAG-Schweißen\n• Prüfung & Zertifikat\n\nEnde gut"
         );
         assert_eq!(html_to_text("  Kein HTML, nur Text mit 3 < 4.  "), "Kein HTML, nur Text mit 3 < 4.");
+        assert_eq!(html_to_text("Öfen von > 100 °C bis < 200 °C"), "Öfen von > 100 °C bis < 200 °C");
     }
 
     #[test]
