@@ -86,6 +86,10 @@ pub enum Command {
         #[arg(long)]
         drafts: bool,
     },
+    /// Import skills from an ESCO download (the skills CSV of a language, e.g. skills_de.csv):
+    /// existing skills with the same label get the ESCO URI and labels as synonyms, others are added
+    /// in the category `esco`. Running it again changes nothing.
+    ImportEsco { file: PathBuf },
     /// Write the CSV template's header line (UTF-8 with byte order mark, `;`) to a file.
     CsvTemplate {
         #[arg(long, short, default_value = "kurse-vorlage.csv")]
@@ -199,6 +203,20 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 exported.runs,
                 provider.name,
                 output.display()
+            );
+        }
+        Command::ImportEsco { file } => {
+            let db = prepared_database(&settings).await?;
+            let opened = std::fs::File::open(&file).with_context(|| format!("opening {}", file.display()))?;
+            let report = crate::exchange::esco::import(&db, opened).await.map_err(describe)?;
+            println!(
+                "ESCO skills from {}: {} created, {} linked to existing skills, {} updated, {} unchanged, {} skipped",
+                file.display(),
+                report.created,
+                report.linked,
+                report.updated,
+                report.unchanged,
+                report.skipped
             );
         }
         Command::ExportSchema { .. } | Command::CsvTemplate { .. } => {}

@@ -18,6 +18,8 @@ pub struct Model {
     #[sea_orm(column_type = "Text")]
     pub search_text: String,
     pub created_at: DateTimeUtc,
+    /// The ESCO concept's URI (`http://data.europa.eu/esco/skill/…`), once an ESCO import linked it.
+    pub esco_uri: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -14,6 +14,7 @@ mod m20261202_000008_background_jobs;
 mod m20261202_000009_alert_jobs;
 mod m20261202_000010_search_change;
 mod m20261202_000011_catalogue_exchange;
+mod m20261202_000012_skill_esco_uri;
 
 pub struct Migrator;
 
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000009_alert_jobs::Migration),
             Box::new(m20261202_000010_search_change::Migration),
             Box::new(m20261202_000011_catalogue_exchange::Migration),
+            Box::new(m20261202_000012_skill_esco_uri::Migration),
         ]
     }
 }

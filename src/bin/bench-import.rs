@@ -56,7 +56,7 @@ const TOPICS: &[&str] = &[
     "Praxisanleitung Pflege",
     "Gabelstapler",
     "Excel",
-    "Qualitätsmanagement",
+    "Qualitätssicherung",
     "Hydraulik",
     "Lagerlogistik",
     "Projektmanagement",

@@ -466,3 +466,38 @@ async fn an_exported_catalogue_imported_elsewhere_exports_the_same() {
         .expect("GET");
     assert_eq!(response.status().as_u16(), 401);
 }
+
+#[tokio::test]
+async fn an_esco_download_links_known_skills_and_adds_new_ones() {
+    let app = spawn_app().await;
+    let db = app.db().await;
+    let open = || {
+        std::fs::File::open(format!("{}/tests/fixtures/esco/skills_de.csv", env!("CARGO_MANIFEST_DIR")))
+            .expect("fixture")
+    };
+    let report = api::exchange::esco::import(&db, open()).await.expect("import");
+    assert_eq!((report.created, report.linked, report.skipped), (2, 1, 2), "{report:?}");
+    let again = api::exchange::esco::import(&db, open()).await.expect("again");
+    assert_eq!((again.created, again.linked, again.unchanged), (0, 0, 3), "{again:?}");
+
+    let query = "query($q: String!) { skills(query: $q) { edges { node { id label synonyms escoUri categoryId } } } }";
+    let found = |data: &Value| {
+        data["skills"]["edges"]
+            .as_array()
+            .expect("edges")
+            .iter()
+            .map(|e| e["node"].clone())
+            .collect::<Vec<_>>()
+    };
+    let sps = found(&app.gql_ok(None, query, json!({ "q": "SPS-Programmierung" })).await);
+    let sps = sps.iter().find(|s| s["label"] == "SPS-Programmierung").expect("the shipped skill");
+    assert!(sps["escoUri"].as_str().is_some_and(|u| u.ends_with("000000000001")), "{sps}");
+    assert!(sps["synonyms"].as_array().expect("synonyms").iter().any(|s| s == "SPS programmieren"), "{sps}");
+    // A new skill is found by its alternative labels, as the vocabulary's own are.
+    let forklift = found(&app.gql_ok(None, query, json!({ "q": "stapler fahren" })).await);
+    let forklift = forklift.iter().find(|s| s["label"] == "Gabelstapler bedienen").expect("new skill");
+    assert_eq!(forklift["categoryId"], "esco");
+    assert!(forklift["escoUri"].as_str().is_some_and(|u| u.starts_with("http://data.europa.eu/esco/skill/")));
+    let obsolete = found(&app.gql_ok(None, query, json!({ "q": "veraltete" })).await);
+    assert!(obsolete.is_empty(), "{obsolete:?}");
+}

@@ -93,13 +93,14 @@ pub async fn offer(
     provider: &organization::Model,
     vocabulary: &mut Vocabulary,
     record: OfferRecord,
+    touched: &mut HashSet<Uuid>,
 ) -> Result<Outcome, Refusal> {
     let existing = find_course(txn, provider.id, &record.key).await?;
     if record.mode == Mode::Delete {
         // A deletion names only a PRODUCT_ID: an offer's or a run's.
         return match existing {
             Some(course) => Ok(Outcome::Deleted(retire(txn, course).await?)),
-            None => delete_run(txn, provider.id, &record.key).await,
+            None => delete_run(txn, provider.id, &record.key, touched).await,
         };
     }
     let hash = fingerprint(&record);
@@ -185,16 +186,20 @@ async fn find_run(
     provider: Uuid,
     key: &str,
 ) -> ApiResult<Option<offering::Model>> {
-    let courses_of_provider = sea_orm::sea_query::Query::select()
-        .column(course::Column::Id)
-        .from(course::Entity)
-        .and_where(course::Column::ProviderId.eq(provider))
-        .to_owned();
-    Ok(offering::Entity::find()
-        .filter(offering::Column::ExternalId.eq(key))
-        .filter(offering::Column::CourseId.in_subquery(courses_of_provider))
-        .one(db)
-        .await?)
+    // By the run's key (indexed), then its course's provider: never another provider's run.
+    let candidates = offering::Entity::find().filter(offering::Column::ExternalId.eq(key)).all(db).await?;
+    for candidate in candidates {
+        let owner: Option<Uuid> = course::Entity::find_by_id(candidate.course_id)
+            .select_only()
+            .column(course::Column::ProviderId)
+            .into_tuple()
+            .one(db)
+            .await?;
+        if owner == Some(provider) {
+            return Ok(Some(candidate));
+        }
+    }
+    Ok(None)
 }
 
 /// Applies a run. `pending_offers` are offers this dry run created and rolled back: a run of one is
@@ -205,9 +210,10 @@ pub async fn run(
     record: RunRecord,
     pending_offers: &HashSet<String>,
     notes: &mut Vec<String>,
+    touched: &mut HashSet<Uuid>,
 ) -> Result<Outcome, Refusal> {
     if record.mode == Mode::Delete {
-        return delete_run(txn, provider.id, &record.key).await;
+        return delete_run(txn, provider.id, &record.key, touched).await;
     }
     let existing = find_run(txn, provider.id, &record.key).await?;
     let course = match find_course(txn, provider.id, &record.offer_key).await? {
@@ -245,7 +251,7 @@ pub async fn run(
             blank.external_id = Some(record.key);
             let model = courses::apply_offering(blank, record.fields)?;
             let inserted = offering::ActiveModel::from(model).insert(txn).await?;
-            courses::touch_course(txn, course.id).await?;
+            touched.insert(course.id);
             Ok(Outcome::Created(inserted.id))
         }
         Some(current) => {
@@ -260,23 +266,28 @@ pub async fn run(
             model.updated_at = Utc::now();
             model.version = current.version + 1;
             let updated = offering::ActiveModel::from(model).reset_all().update(txn).await?;
-            courses::touch_course(txn, course.id).await?;
+            touched.insert(course.id);
             if current.course_id != course.id {
-                courses::touch_course(txn, current.course_id).await?;
+                touched.insert(current.course_id);
             }
             Ok(Outcome::Updated(updated.id))
         }
     }
 }
 
-async fn delete_run(txn: &DatabaseTransaction, provider: Uuid, key: &str) -> Result<Outcome, Refusal> {
+async fn delete_run(
+    txn: &DatabaseTransaction,
+    provider: Uuid,
+    key: &str,
+    touched: &mut HashSet<Uuid>,
+) -> Result<Outcome, Refusal> {
     let Some(current) = find_run(txn, provider, key).await? else { return Ok(Outcome::Deleted(None)) };
     let course = course::Entity::find_by_id(current.course_id).one(txn).await?;
     if let Some(course) = &course {
         keep_one_run(txn, course).await?;
     }
     offering::Entity::delete_by_id(current.id).exec(txn).await?;
-    courses::touch_course(txn, current.course_id).await?;
+    touched.insert(current.course_id);
     Ok(Outcome::Deleted(Some(current.id)))
 }
 

@@ -20,6 +20,7 @@
 
 pub mod apply;
 pub mod csv;
+pub mod esco;
 pub mod openqcat;
 pub mod openqcat_export;
 pub mod plz;

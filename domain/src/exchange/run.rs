@@ -139,12 +139,20 @@ pub async fn start(
 struct Report {
     row: import_run::Model,
     problems: Vec<Problem>,
+    kept_errors: usize,
+    kept_warnings: usize,
     dropped: usize,
 }
 
 impl Report {
+    /// Errors and warnings each have [`MAX_PROBLEMS`] places, so many warnings never hide an error.
     fn add(&mut self, problem: Problem) {
-        if self.problems.len() < MAX_PROBLEMS {
+        let kept = match problem.severity {
+            super::Severity::Error => &mut self.kept_errors,
+            super::Severity::Warning => &mut self.kept_warnings,
+        };
+        if *kept < MAX_PROBLEMS {
+            *kept += 1;
             self.problems.push(problem);
         } else {
             self.dropped += 1;
@@ -273,7 +281,7 @@ pub async fn execute(
     file: std::fs::File,
     progress: Progress<'_>,
 ) -> ApiResult<import_run::Model> {
-    let mut report = Report { row: run, problems: Vec::new(), dropped: 0 };
+    let mut report = Report { row: run, problems: Vec::new(), kept_errors: 0, kept_warnings: 0, dropped: 0 };
     match passes(db, &mut report, file, progress).await {
         Ok(status) => report.finish(db, status).await?,
         Err(err) => {
@@ -357,6 +365,8 @@ async fn passes(
             }
             reader = Some(back);
             let txn = db::begin_write(db).await?;
+            // Courses whose offerings changed: their search documents and `updatedAt` once per chunk.
+            let mut touched = HashSet::new();
             for item in chunk {
                 report.row.processed += 1;
                 let key = item.key.clone();
@@ -384,8 +394,12 @@ async fn passes(
                 let savepoint = txn.begin().await?;
                 let mut notes = Vec::new();
                 let applied = match record {
-                    Record::Offer(offer) => apply::offer(&savepoint, &provider, &mut vocabulary, offer).await,
-                    Record::Run(run) => apply::run(&savepoint, &provider, run, &pending, &mut notes).await,
+                    Record::Offer(offer) => {
+                        apply::offer(&savepoint, &provider, &mut vocabulary, offer, &mut touched).await
+                    }
+                    Record::Run(run) => {
+                        apply::run(&savepoint, &provider, run, &pending, &mut notes, &mut touched).await
+                    }
                 };
                 match applied {
                     Ok(outcome) => {
@@ -411,6 +425,7 @@ async fn passes(
                     Err(Refusal::Fault(err)) => return Err(err),
                 }
             }
+            crate::service::courses::touch_courses(&txn, touched).await?;
             if options.dry_run {
                 txn.rollback().await?;
             } else {

@@ -95,6 +95,7 @@ pub async fn ensure(db: &DatabaseConnection) -> anyhow::Result<usize> {
             synonyms: Set(json_list::encode(&s.synonyms)),
             search_text: Set(skills::search_text(&s.label, s.label_en.as_deref(), &s.synonyms)),
             created_at: Set(now),
+            esco_uri: Set(None),
         })
         .collect();
     let added = missing.len();

@@ -836,6 +836,26 @@ pub async fn delete_offering(state: &AppState, caller: Uuid, id: Uuid) -> ApiRes
     Ok(current)
 }
 
+/// Offerings of these courses changed (an import's chunk): their documents change with them.
+pub(crate) async fn touch_courses(
+    txn: &DatabaseTransaction,
+    ids: std::collections::HashSet<Uuid>,
+) -> ApiResult<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<Uuid> = ids.into_iter().collect();
+    outbox::enqueue(txn, ids.iter().copied()).await?;
+    for chunk in ids.chunks(500) {
+        course::Entity::update_many()
+            .col_expr(course::Column::UpdatedAt, Expr::value(Utc::now()))
+            .filter(course::Column::Id.is_in(chunk.iter().copied()))
+            .exec(txn)
+            .await?;
+    }
+    Ok(())
+}
+
 /// An offering changed: the course's documents change with it.
 pub(crate) async fn touch_course(txn: &DatabaseTransaction, id: Uuid) -> ApiResult<()> {
     outbox::enqueue(txn, [id]).await?;

@@ -152,6 +152,7 @@ pub async fn create(state: &AppState, is_admin: bool, input: NewSkill) -> ApiRes
         label_en: Set(label_en),
         synonyms: Set(json_list::encode(&synonyms)),
         created_at: Set(Utc::now()),
+        esco_uri: Set(None),
     }
     .insert(db)
     .await?)

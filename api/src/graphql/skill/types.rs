@@ -37,6 +37,8 @@ pub struct Skill {
     /// Other words people use for it (abbreviations, older names).
     pub synonyms: Vec<String>,
     pub category_id: String,
+    /// The ESCO concept (`http://data.europa.eu/esco/skill/…`), when an ESCO import linked it.
+    pub esco_uri: Option<String>,
 }
 
 impl From<skill::Model> for Skill {
@@ -47,6 +49,7 @@ impl From<skill::Model> for Skill {
             label: m.label,
             label_en: m.label_en,
             category_id: m.category_id,
+            esco_uri: m.esco_uri,
         }
     }
 }
@@ -59,6 +62,7 @@ impl From<&skill::Model> for Skill {
             id: m.id.clone(),
             label: m.label.clone(),
             label_en: m.label_en.clone(),
+            esco_uri: m.esco_uri.clone(),
             category_id: m.category_id.clone(),
         }
     }
