@@ -65,3 +65,9 @@ _schemas.is_client_error = is_client_error
 # the date arithmetic near the ends of the range.
 _near_dates = st.dates(min_value=datetime.date(2026, 1, 1), max_value=datetime.date(2030, 12, 31))
 schemathesis.graphql.scalar("NaiveDate", st.one_of(_near_dates, st.dates()).map(str).map(nodes.String))
+
+# `Upload` (GraphQL multipart request) has no literal form: a file only arrives as a part of a
+# multipart request, which the integration tests send (tests/api/imports.rs). In a JSON request any
+# value in its place is refused as bad input; the fuzzer sends a string there and so checks that
+# refusal instead of giving up on `importCatalogue`.
+schemathesis.graphql.scalar("Upload", st.sampled_from(["file", ""]).map(nodes.String))

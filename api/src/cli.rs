@@ -338,6 +338,7 @@ async fn prepared_database(settings: &Settings) -> anyhow::Result<sea_orm::Datab
     .await?;
     db::migrate(&db).await?;
     seed::skills::ensure(&db).await?;
+    seed::profiles::ensure(&db).await?;
     Ok(db)
 }
 
@@ -351,6 +352,7 @@ async fn seed_demo(settings: &Settings) -> anyhow::Result<()> {
         courses = added.courses,
         offerings = added.offerings,
         needs = added.needs,
+        staff = added.staff,
         "demo data seeded; log in as {} with password {}",
         seed::demo::DEMO_ADMIN,
         seed::demo::DEMO_PASSWORD

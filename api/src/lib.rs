@@ -11,6 +11,6 @@ pub mod ws;
 
 // The domain's modules under their old paths, for the resolvers and the binaries.
 pub use domain::{
-    alerts, auth, config, context, db, error, events, exchange, jobs, matching, metrics, outage, search,
-    seed, service, shutdown,
+    alerts, auth, competence, config, context, db, error, events, exchange, jobs, matching, metrics, outage,
+    search, seed, service, shutdown,
 };

@@ -55,6 +55,7 @@ impl Application {
         .await?;
         db::migrate(&db).await?;
         crate::seed::skills::ensure(&db).await?;
+        crate::seed::profiles::ensure(&db).await?;
         let worker_db = if db.get_database_backend() == DbBackend::Postgres {
             db::connect(
                 &settings.database_url(),
@@ -178,6 +179,7 @@ impl Application {
                 .route("/graphiql/assets/{name}", web::get().to(crate::graphiql::asset_route))
                 .route("/courses/{file}", web::get().to(crate::http::exports::course_json_ld))
                 .route("/providers/{id}/openqcat.xml", web::get().to(crate::http::exports::provider_openqcat))
+                .route("/moochub/courses", web::get().to(crate::http::exports::moochub_courses))
                 .route("/healthz", web::get().to(probes::healthz))
                 .route("/readyz", web::get().to(probes::readyz))
                 .configure(|cfg| {

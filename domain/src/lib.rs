@@ -6,6 +6,7 @@
 
 pub mod alerts;
 pub mod auth;
+pub mod competence;
 pub mod config;
 pub mod context;
 pub mod db;

@@ -15,6 +15,7 @@ mod m20261202_000009_alert_jobs;
 mod m20261202_000010_search_change;
 mod m20261202_000011_catalogue_exchange;
 mod m20261202_000012_skill_esco_uri;
+mod m20261203_000013_competences;
 
 pub struct Migrator;
 
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000010_search_change::Migration),
             Box::new(m20261202_000011_catalogue_exchange::Migration),
             Box::new(m20261202_000012_skill_esco_uri::Migration),
+            Box::new(m20261203_000013_competences::Migration),
         ]
     }
 }

@@ -38,6 +38,10 @@ struct Victim {
     api_key: String,
     /// An open invitation of a colleague into the firm.
     invitation: String,
+    /// The firm's own job profile, a staff record on it and that record's prior learning.
+    profile: String,
+    staff: String,
+    prior_learning: String,
 }
 
 /// (query, variables) of an attempt on the victim's data, or `None` for a mutation without one.
@@ -160,6 +164,49 @@ fn attempt(name: &str, v: &Victim, attacker_email: &str) -> Option<(&'static str
             "mutation($input: ImportCatalogueInput!) { importCatalogue(input: $input) { id } }",
             json!({ "input": { "providerId": v.provider, "format": "OPENQCAT", "file": null } }),
         ),
+        // A firm's own profile: the attacker cannot add to, change, copy or delete it.
+        "createJobProfile" => (
+            "mutation($o: ID!) { createJobProfile(organizationId: $o, input: { name: \"Fremdprofil\", jobFamily: \"Logistik\", skills: [{ skillId: \"automation/sps-programmierung\", targetLevel: 2 }] }) { id } }",
+            json!({ "o": v.firm }),
+        ),
+        "updateJobProfile" => (
+            "mutation($id: ID!) { updateJobProfile(id: $id, expectedVersion: 1, input: { name: \"Übernommen\" }) { id } }",
+            json!({ "id": v.profile }),
+        ),
+        "copyJobProfile" => (
+            "mutation($id: ID!, $f: ID!) { copyJobProfile(id: $id, firmId: $f) { id } }",
+            json!({ "id": v.profile, "f": v.firm }),
+        ),
+        "deleteJobProfile" => {
+            ("mutation($id: ID!) { deleteJobProfile(id: $id) }", json!({ "id": v.profile }))
+        }
+        // Staff data: only the firm's OWNER/ADMIN.
+        "createStaffMember" => (
+            "mutation($f: ID!) { createStaffMember(firmId: $f, input: { label: \"X-9\" }) { id } }",
+            json!({ "f": v.firm }),
+        ),
+        "updateStaffMember" => (
+            "mutation($id: ID!) { updateStaffMember(id: $id, expectedVersion: 3, input: { site: \"Anderswo\" }) { id } }",
+            json!({ "id": v.staff }),
+        ),
+        "deleteStaffMember" => {
+            ("mutation($id: ID!) { deleteStaffMember(id: $id) }", json!({ "id": v.staff }))
+        }
+        "recordAssessment" => (
+            "mutation($s: ID!) { recordAssessment(staffId: $s, source: MANAGER, levels: [{ skillId: \"automation/sps-programmierung\", level: 4 }]) { id } }",
+            json!({ "s": v.staff }),
+        ),
+        "addPriorLearning" => (
+            "mutation($s: ID!) { addPriorLearning(staffId: $s, input: { kind: CERTIFICATE, title: \"Gefälscht\", skillIds: [\"automation/sps-programmierung\"], level: 4 }) { id } }",
+            json!({ "s": v.staff }),
+        ),
+        "removePriorLearning" => {
+            ("mutation($id: ID!) { removePriorLearning(id: $id) }", json!({ "id": v.prior_learning }))
+        }
+        "draftNeedFromGaps" => (
+            "mutation($f: ID!) { draftNeedFromGaps(firmId: $f, gaps: [{ skillId: \"automation/sps-programmierung\" }]) { id } }",
+            json!({ "f": v.firm }),
+        ),
         _ => return None,
     };
     Some(case)
@@ -177,6 +224,9 @@ async fn snapshot(app: &TestApp, token: &str, v: &Victim) -> Value {
             offer(id: $o) { status }
             webhookEndpoints(organizationId: $f) { id }
             apiKeys(organizationId: $f) { id revokedAt }
+            jobProfiles(organizationId: $f) { id name version skills { skillId targetLevel } }
+            staffMembers(firmId: $f) { id label site version assessments { skillId source level } priorLearning { id title } }
+            needs(filter: { firmId: $f }) { edges { node { id } } }
         }",
         json!({ "f": v.firm, "p": v.provider, "c": v.course, "n": v.need, "o": v.offer }),
     )
@@ -235,6 +285,43 @@ async fn no_mutation_writes_into_another_tenant() {
         .as_str()
         .expect("invitation")
         .to_owned();
+    let profile = app
+        .gql_ok(
+            Some(&owner.access_token),
+            "mutation($o: ID!) { createJobProfile(organizationId: $o, input: { name: \"Instandhaltung Jena\", jobFamily: \"Metall, Elektro und Mechatronik\",
+                skills: [{ skillId: \"automation/sps-programmierung\", targetLevel: 3, required: true }] }) { id } }",
+            json!({ "o": firm }),
+        )
+        .await["createJobProfile"]["id"]
+        .as_str()
+        .expect("profile")
+        .to_owned();
+    let staff = app
+        .gql_ok(
+            Some(&owner.access_token),
+            "mutation($f: ID!, $p: ID!) { createStaffMember(firmId: $f, input: { label: \"MA-1\", profileId: $p, site: \"Jena\" }) { id } }",
+            json!({ "f": firm, "p": profile }),
+        )
+        .await["createStaffMember"]["id"]
+        .as_str()
+        .expect("staff")
+        .to_owned();
+    app.gql_ok(
+        Some(&owner.access_token),
+        "mutation($s: ID!) { recordAssessment(staffId: $s, source: SELF_ASSESSMENT, levels: [{ skillId: \"automation/sps-programmierung\", level: 1 }]) { id } }",
+        json!({ "s": staff }),
+    )
+    .await;
+    let prior_learning = app
+        .gql_ok(
+            Some(&owner.access_token),
+            "mutation($s: ID!) { addPriorLearning(staffId: $s, input: { kind: COURSE, title: \"SPS-Einführung\", skillIds: [\"automation/sps-programmierung\"], level: 1 }) { id } }",
+            json!({ "s": staff }),
+        )
+        .await["addPriorLearning"]["id"]
+        .as_str()
+        .expect("prior learning")
+        .to_owned();
     let victim = Victim {
         firm,
         firm_owner_id: owner.id.clone(),
@@ -248,6 +335,9 @@ async fn no_mutation_writes_into_another_tenant() {
         endpoint,
         api_key,
         invitation,
+        profile,
+        staff,
+        prior_learning,
     };
     let before_firm = snapshot(&app, &owner.access_token, &victim).await;
     let before_provider = app

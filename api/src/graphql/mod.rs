@@ -4,6 +4,7 @@ pub mod account;
 pub mod api_key;
 pub mod background_job;
 pub mod catalog;
+pub mod competence;
 pub mod context;
 pub mod errors;
 pub mod exchange;
@@ -46,6 +47,7 @@ pub struct CollaborationQuery(
     api_key::ApiKeyQuery,
     background_job::BackgroundJobQuery,
     exchange::ExchangeQuery,
+    competence::CompetenceQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -60,6 +62,7 @@ pub struct MutationRoot(
     api_key::ApiKeyMutation,
     background_job::BackgroundJobMutation,
     exchange::ExchangeMutation,
+    competence::CompetenceMutation,
 );
 
 #[derive(MergedSubscription, Default)]

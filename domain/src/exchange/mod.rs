@@ -20,7 +20,9 @@
 
 pub mod apply;
 pub mod csv;
+pub mod elm;
 pub mod esco;
+pub mod moochub;
 pub mod openqcat;
 pub mod openqcat_export;
 pub mod plz;

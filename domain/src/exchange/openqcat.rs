@@ -438,6 +438,26 @@ fn offer(service: &Service, key: &str) -> Item {
     fields.azav_measure_number =
         Some(check.text(&at(&format!("{INFO}/MEASURE_NUMBER")), measure, 0, 64).unwrap_or_default());
     fields.price_cents = price(service, &mut check);
+    if fields.duration_hours.is_none() {
+        let date = |p: &str| {
+            service.text(&format!("{DETAILS}/SERVICE_DATE/{p}")).and_then(super::values::parse_date)
+        };
+        let (start, end) = (date("START_DATE"), date("END_DATE"));
+        for path in [
+            format!("{COURSE}/DURATION"),
+            format!("{DETAILS}/SERVICE_DATE/DATE_REMARKS"),
+            format!("{COURSE}/INSTRUCTION_REMARKS"),
+        ] {
+            if let Some(hours) = service.text(&path).and_then(|t| stated_hours(t, start, end)) {
+                check.warn(
+                    &at(&path),
+                    format!("{hours} Unterrichtsstunden aus dem Text übernommen; bitte prüfen"),
+                );
+                fields.duration_hours = Some(hours);
+                break;
+            }
+        }
+    }
     if let Some(currency) = service.text("SERVICE_PRICE_DETAILS/SERVICE_PRICE/PRICE_CURRENCY") {
         fields.currency = Some(currency.to_owned());
     }
@@ -615,7 +635,7 @@ pub fn html_to_text(text: &str) -> String {
         ["<p>", "<p ", "<br", "<li", "<ul", "<ol", "<div", "<strong", "<b>", "<em>", "<h", "</"];
     let lower = text.to_ascii_lowercase();
     if !TAGS.iter().any(|t| lower.contains(t)) {
-        return text.trim().to_owned();
+        return wiki_to_text(text.trim());
     }
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
@@ -656,9 +676,107 @@ pub fn html_to_text(text: &str) -> String {
     lines.join("\n").trim().to_owned()
 }
 
+/// KURSNET's own markup in plain descriptions, as its entry form writes it: `!`/`!!` headings,
+/// `*`/`**` bullets, `#` numbered items. Text without such lines stays as it is.
+pub fn wiki_to_text(text: &str) -> String {
+    fn item<'a>(line: &'a str, mark: &str) -> Option<&'a str> {
+        line.strip_prefix(mark).filter(|rest| rest.starts_with(' ')).map(str::trim)
+    }
+    let heading = |t: &str| {
+        t.starts_with('!') && t.trim_start_matches('!').starts_with(|c: char| c.is_alphanumeric() || c == ' ')
+    };
+    let marked = text
+        .lines()
+        .map(str::trim_start)
+        .any(|t| item(t, "*").is_some() || item(t, "**").is_some() || item(t, "#").is_some() || heading(t));
+    if !marked {
+        return text.to_owned();
+    }
+    let mut number = 0;
+    let mut lines = Vec::new();
+    for line in text.lines() {
+        let t = line.trim_start();
+        if let Some(rest) = item(t, "**") {
+            lines.push(format!("  ◦ {rest}"));
+        } else if let Some(rest) = item(t, "*") {
+            number = 0;
+            lines.push(format!("• {rest}"));
+        } else if let Some(rest) = item(t, "#") {
+            number += 1;
+            lines.push(format!("{number}. {rest}"));
+        } else if heading(t) {
+            number = 0;
+            lines.push(t.trim_start_matches('!').trim().to_owned());
+        } else {
+            number = 0;
+            lines.push(line.to_owned());
+        }
+    }
+    lines.join("\n")
+}
+
+/// The price; 0 with a remark „auf Anfrage“ says the price is not published, not that the course
+/// is free, so it is left unset.
 fn price(service: &Service, check: &mut Checker<'_>) -> Option<i64> {
     let path = "SERVICE_PRICE_DETAILS/SERVICE_PRICE/PRICE_AMOUNT";
-    check.price(&service.at(path), service.text(path))
+    let amount = check.price(&service.at(path), service.text(path));
+    let on_request = service
+        .nodes
+        .iter()
+        .filter(|n| n.path.starts_with("SERVICE_PRICE_DETAILS"))
+        .any(|n| n.text.to_lowercase().contains("anfrage"));
+    if amount == Some(0) && on_request {
+        check.warn(&service.at(path), "Preis „auf Anfrage“: ohne Preis übernommen, nicht als kostenfrei");
+        return None;
+    }
+    amount
+}
+
+/// Hours a text states for the whole course („120 UStd.“, „40 Unterrichtsstunden“); per week or
+/// per day („40 h / Woche“, „8 Std. täglich“) they count over the dates from `start` to `end`.
+pub fn stated_hours(
+    text: &str,
+    start: Option<chrono::NaiveDate>,
+    end: Option<chrono::NaiveDate>,
+) -> Option<i32> {
+    use chrono::Datelike;
+    const UNITS: [&str; 7] = ["unterrichtsstunden", "zeitstunden", "ustd", "stunden", "std", "ue", "h"];
+    let lower = text.to_lowercase();
+    let bytes = lower.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if !bytes[i].is_ascii_digit()
+            || (i > 0 && (bytes[i - 1].is_ascii_digit() || bytes[i - 1] == b'.' || bytes[i - 1] == b','))
+        {
+            i += 1;
+            continue;
+        }
+        let digits: String = lower[i..].chars().take_while(char::is_ascii_digit).collect();
+        let after = lower[i + digits.len()..].trim_start();
+        let unit = UNITS
+            .iter()
+            .find(|u| after.starts_with(**u) && !after[u.len()..].starts_with(char::is_alphabetic));
+        i += digits.len().max(1);
+        let (Some(unit), Ok(n)) = (unit, digits.parse::<i32>()) else { continue };
+        let rest: String = after[unit.len()..].chars().take(24).collect();
+        let weekly = ["woche", "wöchentlich", "/ w", "/w"].iter().any(|w| rest.contains(w));
+        let daily = ["tag", "täglich"].iter().any(|w| rest.contains(w));
+        if !(1..=10_000).contains(&n) {
+            continue;
+        }
+        return match (weekly, daily, start, end) {
+            (false, false, _, _) => Some(n),
+            (true, _, Some(s), Some(e)) if e >= s => Some(n * ((e - s).num_days() as i32 / 7 + 1)),
+            (_, true, Some(s), Some(e)) if e >= s => {
+                let weekdays = (0..=(e - s).num_days())
+                    .filter(|d| (s + chrono::Duration::days(*d)).weekday().number_from_monday() <= 5)
+                    .count() as i32;
+                Some(n * weekdays)
+            }
+            _ => None,
+        };
+    }
+    None
 }
 
 fn instruction_form(service: &Service, check: &mut Checker<'_>) -> Option<(CourseFormat, u32)> {
@@ -985,6 +1103,28 @@ mod tests {
         );
         assert_eq!(html_to_text("  Kein HTML, nur Text mit 3 < 4.  "), "Kein HTML, nur Text mit 3 < 4.");
         assert_eq!(html_to_text("Öfen von > 100 °C bis < 200 °C"), "Öfen von > 100 °C bis < 200 °C");
+    }
+
+    #[test]
+    fn kursnet_markup_becomes_plain_text() {
+        let text = "!! Inhalte\n* SPS-Grundlagen\n** Bitlogik\n# Einführung\n# Projekt\nAm Ende: Prüfung!";
+        assert_eq!(
+            html_to_text(text),
+            "Inhalte\n• SPS-Grundlagen\n  ◦ Bitlogik\n1. Einführung\n2. Projekt\nAm Ende: Prüfung!"
+        );
+        assert_eq!(html_to_text("Kein Markup: 3 * 4 = 12"), "Kein Markup: 3 * 4 = 12");
+    }
+
+    #[test]
+    fn hours_are_read_from_the_text_as_totals_or_per_week_and_day() {
+        let day = |d| chrono::NaiveDate::from_ymd_opt(2027, 3, d).expect("a March day");
+        assert_eq!(stated_hours("Umfang: 120 UStd. in Präsenz", None, None), Some(120));
+        assert_eq!(stated_hours("40 Unterrichtsstunden", None, None), Some(40));
+        // Monday 1 to Friday 12 March: two weeks, ten weekdays.
+        assert_eq!(stated_hours("Gleitzeit, aber 40 h / Woche.", Some(day(1)), Some(day(12))), Some(80));
+        assert_eq!(stated_hours("8 Std. pro Tag", Some(day(1)), Some(day(12))), Some(80));
+        assert_eq!(stated_hours("8 Std. pro Tag", None, None), None);
+        assert_eq!(stated_hours("Raum 12, 2. Etage", None, None), None);
     }
 
     #[test]

@@ -152,6 +152,8 @@ pub struct Summary {
     pub courses: usize,
     pub offerings: usize,
     pub needs: usize,
+    /// Staff records of the demo firms, with assessments.
+    pub staff: usize,
 }
 
 fn id(kind: &str, key: &str) -> Uuid {
@@ -202,6 +204,11 @@ fn stored<T: ActiveEnum<Value = String>>(field: &str, value: &str) -> anyhow::Re
         .map_err(|_| anyhow::anyhow!("demo data: {field} {value:?} is unknown"))
 }
 
+/// The id a seeded organization gets: from its slug.
+pub fn organization_id(slug: &str) -> Uuid {
+    id("organization", slug)
+}
+
 /// The id a seeded course gets: from its provider's slug and its template's key.
 pub fn course_id(provider_slug: &str, key: &str) -> Uuid {
     id("course", &format!("{provider_slug}:{key}"))
@@ -209,7 +216,10 @@ pub fn course_id(provider_slug: &str, key: &str) -> Uuid {
 
 /// Seeds the demo marketplace; a second run adds nothing.
 pub async fn seed(db: &DatabaseConnection) -> anyhow::Result<Summary> {
-    seed_catalogue(db, DEMO).await.context("seeding the shipped demo data")
+    let mut summary = seed_catalogue(db, DEMO).await.context("seeding the shipped demo data")?;
+    crate::seed::profiles::ensure(db).await?;
+    summary.staff = crate::seed::profiles::demo_staff(db, DEMO).await.context("seeding the demo staff")?;
+    Ok(summary)
 }
 
 /// Seeds a catalogue in the demo file's shape (`providers` and `courseTemplates`, optionally
