@@ -75,6 +75,45 @@ async fn seed_demo_runs_twice_without_duplicates_and_its_logins_work() {
         .gql_ok(Some(token), "{ needs(first: 100) { edges { node { status firm { slug } } } } }", json!({}))
         .await;
     assert!(count(&needs, "needs") > 10, "a firm sees its own and other firms' open needs: {needs}");
+
+    // The firm's staff show gaps, a drafted need and a learning path at once.
+    let firm_id = app.gql_ok(Some(token), "{ me { memberships { organization { id } } } }", json!({})).await
+        ["me"]["memberships"][0]["organization"]["id"]
+        .as_str()
+        .expect("firm")
+        .to_owned();
+    let analysis = app
+        .gql_ok(
+            Some(token),
+            "query($f: ID!) { gapAnalysis(firmId: $f) { people skills { skillId below sentence } rows { staffId } } }",
+            json!({ "f": firm_id }),
+        )
+        .await;
+    let analysis = &analysis["gapAnalysis"];
+    assert_eq!(analysis["people"], 6, "{analysis}");
+    let gap = analysis["skills"]
+        .as_array()
+        .expect("skills")
+        .iter()
+        .find(|s| s["below"].as_i64() > Some(0))
+        .expect("a demo gap");
+    let draft = app
+        .gql_ok(
+            Some(token),
+            "mutation($f: ID!, $s: String!) { draftNeedFromGaps(firmId: $f, gaps: [{ skillId: $s }]) { status participants } }",
+            json!({ "f": firm_id, "s": gap["skillId"] }),
+        )
+        .await;
+    assert_eq!(draft["draftNeedFromGaps"]["status"], "DRAFT");
+    let person = &analysis["rows"][0]["staffId"];
+    let path = app
+        .gql_ok(
+            Some(token),
+            "query($f: ID!, $s: [ID!]!) { learningPath(firmId: $f, staffIds: $s, maxDistanceKm: 300) { steps { courseTitle } open { reason } } }",
+            json!({ "f": firm_id, "s": [person] }),
+        )
+        .await;
+    assert!(!path["learningPath"]["steps"].as_array().expect("steps").is_empty(), "{path}");
 }
 
 async fn total_courses(app: &crate::helpers::TestApp) -> usize {
