@@ -34,6 +34,14 @@ mod tests {
         ("NeedInput", "skills", NEED_SKILLS),
         ("NeedInput", "fundingWanted", ENUM_VALUES),
         ("SkillInput", "synonyms", SYNONYMS),
+        ("JobProfileInput", "skills", PROFILE_SKILLS),
+        ("PriorLearningInput", "skillIds", ASSESSMENTS),
+        ("GapChoiceInput", "staffIds", STAFF_IDS),
+        ("QueryRoot.gapAnalysis", "staffIds", STAFF_IDS),
+        ("QueryRoot.learningPath", "staffIds", STAFF_IDS),
+        ("MutationRoot.recordAssessment", "levels", ASSESSMENTS),
+        ("MutationRoot.draftNeedFromGaps", "gaps", GAP_CHOICES),
+        ("MutationRoot.draftNeedFromGaps", "staffIds", STAFF_IDS),
     ];
 
     /// The schema's list inputs and arguments, with their descriptions.

@@ -25,7 +25,7 @@ pub struct GapChoice {
 }
 
 /// Most gaps one draft takes.
-pub const MAX_CHOICES: usize = 20;
+pub const MAX_CHOICES: usize = crate::service::validate::bounds::GAP_CHOICES;
 
 /// Drafts a need for `firm_id` from `choices` among the gaps of `staff_ids` (all of the firm's
 /// staff when `None`). Skills are MUST when any person's profile requires them, else NICE;

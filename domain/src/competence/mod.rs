@@ -21,9 +21,9 @@ pub const LEVELS: [(i32, &str, &str); 4] = [
 ];
 
 /// Most staff records one request may name (a path for a group, a drafted need, an analysis page).
-pub const MAX_STAFF_PER_REQUEST: usize = 500;
+pub const MAX_STAFF_PER_REQUEST: usize = crate::service::validate::bounds::STAFF_IDS;
 /// Most skills in one job profile.
-pub const MAX_PROFILE_SKILLS: usize = 40;
+pub const MAX_PROFILE_SKILLS: usize = crate::service::validate::bounds::PROFILE_SKILLS;
 
 /// The German name of a level of the scale; "keine Kenntnisse" for 0.
 pub fn level_name(level: i32) -> &'static str {

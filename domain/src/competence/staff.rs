@@ -24,7 +24,7 @@ use crate::service::courses::stale;
 use crate::service::{json_list, organizations, skills, validate};
 
 /// Most assessments or evidence skills one request writes.
-pub const MAX_ASSESSMENTS: usize = 60;
+pub const MAX_ASSESSMENTS: usize = crate::service::validate::bounds::ASSESSMENTS;
 
 #[derive(Debug, Clone, Default)]
 pub struct StaffFields {

@@ -23,6 +23,14 @@ pub mod bounds {
     pub const NEED_SKILLS: usize = 20;
     /// Synonyms of a skill.
     pub const SYNONYMS: usize = 20;
+    /// Staff records one request names (a learning path for a group, an analysis, a drafted need).
+    pub const STAFF_IDS: usize = 500;
+    /// Skills of a job profile.
+    pub const PROFILE_SKILLS: usize = 40;
+    /// Levels one assessment records, skills one prior-learning record evidences.
+    pub const ASSESSMENTS: usize = 60;
+    /// Gaps one drafted need takes.
+    pub const GAP_CHOICES: usize = 20;
 }
 
 /// Refuses a list argument `field` of `count` values when it holds more than `max`: the one check

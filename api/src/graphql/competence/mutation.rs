@@ -124,7 +124,7 @@ impl CompetenceMutation {
         ctx: &Context<'_>,
         staff_id: ID,
         source: AssessmentSource,
-        levels: Vec<AssessmentInput>,
+        #[graphql(desc = "One level per skill; at most 60 values.")] levels: Vec<AssessmentInput>,
         assessed_on: Option<NaiveDate>,
     ) -> Result<StaffMember> {
         let caller = require_person(ctx)?;
@@ -171,7 +171,8 @@ impl CompetenceMutation {
         &self,
         ctx: &Context<'_>,
         firm_id: ID,
-        gaps: Vec<GapChoiceInput>,
+        #[graphql(desc = "The chosen gaps, one per skill; at most 20 values.")] gaps: Vec<GapChoiceInput>,
+        #[graphql(desc = "The people analysed (default: all the firm's staff); at most 500 values.")]
         staff_ids: Option<Vec<ID>>,
         title: Option<String>,
     ) -> Result<QualificationNeed> {

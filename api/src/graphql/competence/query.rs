@@ -121,6 +121,7 @@ impl CompetenceQuery {
         firm_id: ID,
         site: Option<String>,
         profile_id: Option<ID>,
+        #[graphql(desc = "Chosen people instead of a site or profile; at most 500 values.")]
         staff_ids: Option<Vec<ID>>,
     ) -> Result<GapAnalysis> {
         let caller = require_person(ctx)?;
@@ -144,6 +145,7 @@ impl CompetenceQuery {
         &self,
         ctx: &Context<'_>,
         firm_id: ID,
+        #[graphql(desc = "One person, or a group that shares the target; at most 500 values.")]
         staff_ids: Vec<ID>,
         profile_id: Option<ID>,
         earliest_start: Option<NaiveDate>,

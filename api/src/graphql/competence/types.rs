@@ -171,7 +171,7 @@ pub struct JobProfileInput {
     pub description: Option<String>,
     #[graphql(name = "dqrLevel")]
     pub dqr_level: MaybeUndefined<i32>,
-    /// Replaces the profile's skills, in this order.
+    /// Replaces the profile's skills, in this order; at most 40 values.
     pub skills: Option<Vec<JobProfileSkillInput>>,
 }
 
@@ -262,6 +262,7 @@ impl From<staff_evidence::Model> for PriorLearning {
 pub struct PriorLearningInput {
     pub kind: PriorLearningKind,
     pub title: String,
+    /// The skills it evidences; at most 60 values.
     pub skill_ids: Vec<String>,
     /// 1 to 4.
     pub level: i32,
@@ -534,7 +535,7 @@ impl GapAnalysis {
 #[derive(InputObject)]
 pub struct GapChoiceInput {
     pub skill_id: String,
-    /// The people to train; by default everyone analysed below target in the skill.
+    /// The people to train (at most 500 values); by default everyone analysed below target.
     pub staff_ids: Option<Vec<ID>>,
 }
 
