@@ -612,10 +612,12 @@ async fn candidates(
                     azav_measure_number: course.azav_measure_number.clone(),
                     reference_date: o.start_date,
                 };
-                let estimate = funding::estimate(&facts, options.employee_count, rules);
+                // The estimate's figure without its sentences: this runs for every candidate run.
+                let subsidy = funding::subsidy_percent(&facts, options.employee_count, rules).unwrap_or(0);
+                let gross = price.map(|p| funding::gross(p, course.vat));
                 Some(Run {
-                    gross_cents: price.map(|p| funding::gross(p, course.vat)),
-                    net_cents: estimate.net_cents.or(price.map(|p| funding::gross(p, course.vat))),
+                    gross_cents: gross,
+                    net_cents: gross.map(|g| g - funding::percent_of(g, subsidy)),
                     distance_km: if online { None } else { distance },
                     online,
                     offering: o,

@@ -1,7 +1,7 @@
 //! Records into the database, each within the caller's transaction (a savepoint per record, see
 //! [`super::run`]). Only the provider's own courses with a catalogue key are ever looked at.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use chrono::Utc;
 use entity::course::{self, CourseStatus, FundingOption};
@@ -186,20 +186,13 @@ async fn find_run(
     provider: Uuid,
     key: &str,
 ) -> ApiResult<Option<offering::Model>> {
-    // By the run's key (indexed), then its course's provider: never another provider's run.
-    let candidates = offering::Entity::find().filter(offering::Column::ExternalId.eq(key)).all(db).await?;
-    for candidate in candidates {
-        let owner: Option<Uuid> = course::Entity::find_by_id(candidate.course_id)
-            .select_only()
-            .column(course::Column::ProviderId)
-            .into_tuple()
-            .one(db)
-            .await?;
-        if owner == Some(provider) {
-            return Ok(Some(candidate));
-        }
-    }
-    Ok(None)
+    // By the run's key (indexed) among the provider's courses: never another provider's run.
+    Ok(offering::Entity::find()
+        .inner_join(course::Entity)
+        .filter(offering::Column::ExternalId.eq(key))
+        .filter(course::Column::ProviderId.eq(provider))
+        .one(db)
+        .await?)
 }
 
 /// Applies a run. `pending_offers` are offers this dry run created and rolled back: a run of one is
@@ -211,12 +204,18 @@ pub async fn run(
     pending_offers: &HashSet<String>,
     notes: &mut Vec<String>,
     touched: &mut HashSet<Uuid>,
+    courses_seen: &mut HashMap<String, course::Model>,
 ) -> Result<Outcome, Refusal> {
     if record.mode == Mode::Delete {
         return delete_run(txn, provider.id, &record.key, touched).await;
     }
     let existing = find_run(txn, provider.id, &record.key).await?;
-    let course = match find_course(txn, provider.id, &record.offer_key).await? {
+    // A course's runs usually follow each other: its row is read once per chunk.
+    let known = match courses_seen.get(&record.offer_key) {
+        Some(course) => Some(course.clone()),
+        None => find_course(txn, provider.id, &record.offer_key).await?,
+    };
+    let course = match known {
         Some(course) => course,
         None if pending_offers.contains(&record.offer_key) => {
             let (Some(start), Some(end)) = (record.start, record.end) else {
@@ -234,6 +233,7 @@ pub async fn run(
         }
     };
     let course = complete_course(txn, course, &record, notes).await?;
+    courses_seen.insert(record.offer_key.clone(), course.clone());
     // A run at its course's price has no price of its own.
     let course_price = course.price_cents;
     let mut record = record;

@@ -367,6 +367,8 @@ async fn passes(
             let txn = db::begin_write(db).await?;
             // Courses whose offerings changed: their search documents and `updatedAt` once per chunk.
             let mut touched = HashSet::new();
+            // Courses read by this chunk's runs, as they stand in its transaction.
+            let mut courses_seen = std::collections::HashMap::new();
             for item in chunk {
                 report.row.processed += 1;
                 let key = item.key.clone();
@@ -398,7 +400,16 @@ async fn passes(
                         apply::offer(&savepoint, &provider, &mut vocabulary, offer, &mut touched).await
                     }
                     Record::Run(run) => {
-                        apply::run(&savepoint, &provider, run, &pending, &mut notes, &mut touched).await
+                        apply::run(
+                            &savepoint,
+                            &provider,
+                            run,
+                            &pending,
+                            &mut notes,
+                            &mut touched,
+                            &mut courses_seen,
+                        )
+                        .await
                     }
                 };
                 match applied {
@@ -419,6 +430,8 @@ async fn passes(
                     }
                     Err(Refusal::Record(message)) => {
                         savepoint.rollback().await?;
+                        // What the record changed is undone: read its courses afresh.
+                        courses_seen.clear();
                         report.row.failed += 1;
                         report.add(Problem::error(key.as_deref(), item.path, message));
                     }

@@ -219,8 +219,8 @@ pub fn gross(price_cents: i64, vat: VatTreatment) -> i64 {
     }
 }
 
-/// `cents · percent / 100`, rounded half up to whole cents.
-fn percent_of(cents: i64, percent: u8) -> i64 {
+/// `cents · percent / 100`, rounded half up to whole cents: the subsidy of a gross price.
+pub fn percent_of(cents: i64, percent: u8) -> i64 {
     (cents.saturating_mul(i64::from(percent)) + 50).div_euclid(100)
 }
 
