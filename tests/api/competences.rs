@@ -574,4 +574,12 @@ async fn shared_profiles_are_shipped_copied_by_firms_and_curated_by_platform_adm
     assert_eq!(copy["copyJobProfile"]["shared"], false);
     assert_eq!(copy["copyJobProfile"]["basedOnId"], optics["id"]);
     assert_eq!(copy["copyJobProfile"]["skills"], optics["skills"]);
+
+    // A platform admin curates the shared profile; a stale version is a conflict.
+    api::service::accounts::create_admin(&app.db().await, &owner.email, None, None).await.expect("admin");
+    let update = "mutation($id: ID!, $v: Int!) { updateJobProfile(id: $id, expectedVersion: $v, input: { description: \"Kuratiert\" }) { version description } }";
+    let data = app.gql_ok(Some(&owner.access_token), update, json!({ "id": optics["id"], "v": 1 })).await;
+    assert_eq!(data["updateJobProfile"], json!({ "version": 2, "description": "Kuratiert" }));
+    let body = app.gql(Some(&owner.access_token), update, json!({ "id": optics["id"], "v": 1 })).await;
+    assert_error(&body, "CONFLICT", Some("expectedVersion"));
 }
