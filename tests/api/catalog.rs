@@ -58,6 +58,24 @@ pub async fn provider(app: &TestApp, email: &str, name: &str) -> (Account, Strin
     (owner, id)
 }
 
+/// Creates a course from `input`, adds `runs` (offering inputs) and publishes it; returns its id.
+pub async fn publish_with(
+    app: &TestApp,
+    owner: &Account,
+    provider: &str,
+    input: Value,
+    runs: &[Value],
+) -> String {
+    let created =
+        app.gql_ok(Some(&owner.access_token), CREATE, json!({ "p": provider, "input": input })).await;
+    let id = created["createCourse"]["id"].as_str().expect("course").to_owned();
+    for run in runs {
+        app.gql_ok(Some(&owner.access_token), ADD_OFFERING, json!({ "c": id, "input": run })).await;
+    }
+    app.gql_ok(Some(&owner.access_token), PUBLISH, json!({ "id": id, "v": 1 })).await;
+    id
+}
+
 /// A published course with two offerings; returns (course id, version).
 pub async fn published_course(app: &TestApp, owner: &Account, provider: &str) -> (String, i64) {
     let created = app

@@ -78,34 +78,18 @@ async fn course(
         "durationHours": if dqr == Some(6) { 400 } else { 40 }, "format": if runs.iter().all(|r| r.5) { "ONLINE" } else { "IN_PERSON" },
         "schedule": "FULL_TIME", "priceCents": price, "fundingOptions": ["QCG"], "azavMeasureNumber": "955/0123/2026", "maxParticipants": 12
     });
-    let created = app
-        .gql_ok(
-            Some(&owner.access_token),
-            "mutation($p: ID!, $input: CourseInput!) { createCourse(providerId: $p, input: $input) { id } }",
-            json!({ "p": provider, "input": input }),
-        )
-        .await;
-    let id = created["createCourse"]["id"].as_str().expect("course").to_owned();
-    for (start, end, city, (lat, lng), seats, online) in runs {
-        let mut input = json!({ "startDate": day(*start), "endDate": day(*end), "seatsTotal": 12,
-            "seatsAvailable": seats, "online": online });
-        if !online {
-            input["venue"] = json!({ "city": city, "location": { "lat": lat, "lng": lng } });
-        }
-        app.gql_ok(
-            Some(&owner.access_token),
-            "mutation($c: ID!, $input: OfferingInput!) { addOffering(courseId: $c, input: $input) { id } }",
-            json!({ "c": id, "input": input }),
-        )
-        .await;
-    }
-    app.gql_ok(
-        Some(&owner.access_token),
-        "mutation($id: ID!) { publishCourse(id: $id, expectedVersion: 1) { status } }",
-        json!({ "id": id }),
-    )
-    .await;
-    id
+    let runs: Vec<Value> = runs
+        .iter()
+        .map(|(start, end, city, (lat, lng), seats, online)| {
+            let mut run = json!({ "startDate": day(*start), "endDate": day(*end), "seatsTotal": 12,
+                "seatsAvailable": seats, "online": online });
+            if !online {
+                run["venue"] = json!({ "city": city, "location": { "lat": lat, "lng": lng } });
+            }
+            run
+        })
+        .collect();
+    crate::catalog::publish_with(app, owner, provider, input, &runs).await
 }
 
 /// The path fixture: a person who needs SPS from 0 to ‚Experte' (a level-2 course, then a DQR 6

@@ -6,8 +6,8 @@ use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
 
-use crate::catalog::provider;
-use crate::helpers::{Account, TestApp, spawn_app};
+use crate::catalog::{provider, publish_with};
+use crate::helpers::{TestApp, spawn_app};
 use crate::matching::{JENA, SPS, TIA, day};
 
 fn schema(path: &str) -> Value {
@@ -31,32 +31,6 @@ fn assert_valid(validator: &jsonschema::Validator, document: &Value, what: &str)
     let errors: Vec<String> =
         validator.iter_errors(document).map(|e| format!("{} at {}", e, e.instance_path())).collect();
     assert!(errors.is_empty(), "{what} breaks its schema: {errors:#?}\n{document:#}");
-}
-
-async fn publish(app: &TestApp, owner: &Account, provider: &str, input: Value, runs: &[Value]) -> String {
-    let created = app
-        .gql_ok(
-            Some(&owner.access_token),
-            "mutation($p: ID!, $input: CourseInput!) { createCourse(providerId: $p, input: $input) { id } }",
-            json!({ "p": provider, "input": input }),
-        )
-        .await;
-    let id = created["createCourse"]["id"].as_str().expect("course").to_owned();
-    for run in runs {
-        app.gql_ok(
-            Some(&owner.access_token),
-            "mutation($c: ID!, $input: OfferingInput!) { addOffering(courseId: $c, input: $input) { id } }",
-            json!({ "c": id, "input": run }),
-        )
-        .await;
-    }
-    app.gql_ok(
-        Some(&owner.access_token),
-        "mutation($id: ID!) { publishCourse(id: $id, expectedVersion: 1) { status } }",
-        json!({ "id": id }),
-    )
-    .await;
-    id
 }
 
 fn course(title: &str, format: &str, dqr: Option<i32>, price: i64) -> Value {
@@ -98,7 +72,7 @@ async fn a_course_is_served_as_elm_3_json_ld_that_the_elm_schema_accepts() {
         active.esco_uri = Set(Some(esco.to_owned()));
         active.update(&db).await.expect("ESCO URI");
     }
-    let qualified = publish(
+    let qualified = publish_with(
         &app,
         &owner,
         &academy,
@@ -139,7 +113,7 @@ async fn a_course_is_served_as_elm_3_json_ld_that_the_elm_schema_accepts() {
     let (owner2, academy2) = provider(&app, "elm2@akademie.de", "Kurzkurse Jena").await;
     let mut rolling = course("TIA Portal kompakt", "ONLINE", None, 0);
     rolling["rollingStart"] = json!(true);
-    let short = publish(&app, &owner2, &academy2, rolling, &[]).await;
+    let short = publish_with(&app, &owner2, &academy2, rolling, &[]).await;
     let (status, document) = get(&app, &format!("/courses/{short}.elm.jsonld")).await;
     assert_eq!(status, 200, "{document}");
     let node = &document["@graph"][0];
@@ -170,10 +144,15 @@ async fn a_course_is_served_as_elm_3_json_ld_that_the_elm_schema_accepts() {
 async fn online_courses_are_listed_as_moochub_v3_that_the_moochub_schema_accepts() {
     let app = spawn_app().await;
     let (owner, academy) = provider(&app, "mooc@akademie.de", "Online-Akademie").await;
-    let online =
-        publish(&app, &owner, &academy, course("SPS online", "ONLINE", Some(4), 0), &[run(14, 70, true)])
-            .await;
-    let blended = publish(
+    let online = publish_with(
+        &app,
+        &owner,
+        &academy,
+        course("SPS online", "ONLINE", Some(4), 0),
+        &[run(14, 70, true)],
+    )
+    .await;
+    let blended = publish_with(
         &app,
         &owner,
         &academy,
@@ -181,7 +160,7 @@ async fn online_courses_are_listed_as_moochub_v3_that_the_moochub_schema_accepts
         &[run(20, 50, false)],
     )
     .await;
-    publish(
+    publish_with(
         &app,
         &owner,
         &academy,

@@ -22,7 +22,7 @@
 //! [`NODE_BUDGET`] nodes, saying so. Within the candidate set the result is optimal; the pruning
 //! only drops courses that close less than the kept ones.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use chrono::{NaiveDate, Utc};
 use entity::course::{self, CourseFormat, CourseStatus};
@@ -567,14 +567,7 @@ async fn candidates(
             runs.entry(row.course_id).or_default().push(row);
         }
     }
-    let provider_ids: HashSet<Uuid> = courses.iter().map(|c| c.provider_id).collect();
-    let providers: HashMap<Uuid, organization::Model> = organization::Entity::find()
-        .filter(organization::Column::Id.is_in(provider_ids))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|p| (p.id, p))
-        .collect();
+    let providers = crate::service::organizations::by_ids(db, courses.iter().map(|c| c.provider_id)).await?;
     let rules = FundingRules::get();
     let mut list = Vec::new();
     for course in courses {

@@ -74,6 +74,22 @@ pub async fn find(db: &impl ConnectionTrait, caller: Uuid, id: Uuid) -> ApiResul
     Ok(member)
 }
 
+/// The firm's staff, of one site or profile when given.
+fn scope(
+    firm_id: Uuid,
+    site: Option<&str>,
+    profile_id: Option<Uuid>,
+) -> sea_orm::Select<staff_member::Entity> {
+    let mut select = staff_member::Entity::find().filter(staff_member::Column::FirmId.eq(firm_id));
+    if let Some(site) = site {
+        select = select.filter(staff_member::Column::Site.eq(site));
+    }
+    if let Some(profile) = profile_id {
+        select = select.filter(staff_member::Column::ProfileId.eq(profile));
+    }
+    select
+}
+
 /// One page of the firm's staff (optionally of one site or profile) in id order: at most `first`
 /// (1 to [`MAX_STAFF_PER_REQUEST`]) after `after`.
 pub async fn list(
@@ -89,15 +105,7 @@ pub async fn list(
         return Err(ApiError::bad_input("first", format!("first must be 1 to {MAX_STAFF_PER_REQUEST}")));
     }
     authorize(db, caller, firm_id).await?;
-    let mut select = staff_member::Entity::find()
-        .filter(staff_member::Column::FirmId.eq(firm_id))
-        .order_by_asc(staff_member::Column::Id);
-    if let Some(site) = site {
-        select = select.filter(staff_member::Column::Site.eq(site));
-    }
-    if let Some(profile) = profile_id {
-        select = select.filter(staff_member::Column::ProfileId.eq(profile));
-    }
+    let mut select = scope(firm_id, site, profile_id).order_by_asc(staff_member::Column::Id);
     if let Some(after) = after {
         select = select.filter(staff_member::Column::Id.gt(after));
     }
@@ -112,16 +120,11 @@ pub async fn for_analysis(
     site: Option<&str>,
     profile_id: Option<Uuid>,
 ) -> ApiResult<Vec<staff_member::Model>> {
-    let mut select = staff_member::Entity::find()
-        .filter(staff_member::Column::FirmId.eq(firm_id))
-        .order_by_asc(staff_member::Column::Label);
-    if let Some(site) = site {
-        select = select.filter(staff_member::Column::Site.eq(site));
-    }
-    if let Some(profile) = profile_id {
-        select = select.filter(staff_member::Column::ProfileId.eq(profile));
-    }
-    let members = select.limit(MAX_STAFF_PER_REQUEST as u64 + 1).all(db).await?;
+    let members = scope(firm_id, site, profile_id)
+        .order_by_asc(staff_member::Column::Label)
+        .limit(MAX_STAFF_PER_REQUEST as u64 + 1)
+        .all(db)
+        .await?;
     if members.len() > MAX_STAFF_PER_REQUEST {
         return Err(ApiError::bad_input(
             "firmId",

@@ -2,8 +2,6 @@
 //! them): PUBLISHED courses whose format is ONLINE or BLENDED, 100 per page, at
 //! `GET /moochub/courses?page=N`. Checked against the MOOChub v3.0.1 JSON schema in the tests.
 
-use std::collections::HashMap;
-
 use entity::course::{self, CertificateType, CourseFormat, CourseSchedule, CourseStatus};
 use entity::{offering, organization};
 use sea_orm::{
@@ -133,18 +131,7 @@ pub async fn page(db: &impl ConnectionTrait, base: &str, page: u64) -> ApiResult
             .await?
     };
     let skills = if ids.is_empty() { Vec::new() } else { courses::skills_of(db, &ids).await? };
-    let provider_ids: Vec<Uuid> = list.iter().map(|c| c.provider_id).collect();
-    let providers: HashMap<Uuid, organization::Model> = if provider_ids.is_empty() {
-        HashMap::new()
-    } else {
-        organization::Entity::find()
-            .filter(organization::Column::Id.is_in(provider_ids))
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|p| (p.id, p))
-            .collect()
-    };
+    let providers = crate::service::organizations::by_ids(db, list.iter().map(|c| c.provider_id)).await?;
     let data: Vec<Value> = list
         .iter()
         .filter_map(|c| {

@@ -95,14 +95,7 @@ pub async fn build(db: &impl ConnectionTrait, course_ids: &[Uuid]) -> ApiResult<
         .all(db)
         .await?;
     let published: Vec<Uuid> = courses.iter().map(|c| c.id).collect();
-    let provider_ids: Vec<Uuid> = courses.iter().map(|c| c.provider_id).collect();
-    let providers: HashMap<Uuid, organization::Model> = organization::Entity::find()
-        .filter(organization::Column::Id.is_in(provider_ids))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|p| (p.id, p))
-        .collect();
+    let providers = crate::service::organizations::by_ids(db, courses.iter().map(|c| c.provider_id)).await?;
     let mut offerings: HashMap<Uuid, Vec<offering::Model>> = HashMap::new();
     for o in
         offering::Entity::find().filter(offering::Column::CourseId.is_in(published.clone())).all(db).await?

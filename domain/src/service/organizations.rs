@@ -58,6 +58,26 @@ pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> ApiResult<organization
     organization::Entity::find_by_id(id).one(db).await?.ok_or_else(|| ApiError::not_found("organization"))
 }
 
+/// Organizations by id, in one statement (none for an empty list).
+pub async fn by_ids(
+    db: &impl ConnectionTrait,
+    ids: impl IntoIterator<Item = Uuid>,
+) -> ApiResult<std::collections::HashMap<Uuid, organization::Model>> {
+    let mut ids: Vec<Uuid> = ids.into_iter().collect();
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.is_empty() {
+        return Ok(std::collections::HashMap::new());
+    }
+    Ok(organization::Entity::find()
+        .filter(organization::Column::Id.is_in(ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|o| (o.id, o))
+        .collect())
+}
+
 pub async fn find_by_slug(state: &AppState, slug: &str) -> ApiResult<organization::Model> {
     let db = &state.db;
     organization::Entity::find()
