@@ -27,7 +27,7 @@ use std::collections::HashMap;
 use chrono::{NaiveDate, Utc};
 use entity::course::{self, CourseFormat, CourseStatus};
 use entity::{course_skill, job_profile, offering, organization};
-use sea_orm::sea_query::Query;
+use sea_orm::sea_query::{Condition, Query};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
@@ -518,30 +518,77 @@ struct RunOptions {
 }
 
 /// Published courses teaching a gap skill (as chosen by their provider), with their runs that start
-/// on or after the start, have seats for everyone and lie within reach.
+/// on or after the start, have seats for everyone and lie within reach. Three statements, whatever
+/// the catalogue's size: the runs are read through a subquery of the teaching courses, in-person
+/// ones only inside the travel radius' bounding box (the exact distance is checked after).
 async fn candidates(
     db: &impl ConnectionTrait,
     gap_list: &[PathGap],
     options: &RunOptions,
 ) -> ApiResult<Vec<Candidate>> {
     let skill_ids: Vec<String> = gap_list.iter().map(|g| g.skill_id.clone()).collect();
-    let teaching = Query::select()
-        .column(course_skill::Column::CourseId)
-        .from(course_skill::Entity)
-        .and_where(course_skill::Column::SkillId.is_in(skill_ids.clone()))
-        .and_where(course_skill::Column::Suggested.eq(false))
+    let teaching = || {
+        Query::select()
+            .column(course_skill::Column::CourseId)
+            .from(course_skill::Entity)
+            .and_where(course_skill::Column::SkillId.is_in(skill_ids.clone()))
+            .and_where(course_skill::Column::Suggested.eq(false))
+            .to_owned()
+    };
+    let published = Query::select()
+        .column(course::Column::Id)
+        .from(course::Entity)
+        .and_where(course::Column::Status.eq(CourseStatus::Published))
+        .and_where(course::Column::Id.in_subquery(teaching()))
         .to_owned();
-    let courses = course::Entity::find()
-        .filter(course::Column::Status.eq(CourseStatus::Published))
-        .filter(course::Column::Id.in_subquery(teaching))
+    let mut reach = Condition::any();
+    if options.online_acceptable {
+        reach = reach.add(offering::Column::Online.eq(true)).add(
+            offering::Column::CourseId.in_subquery(
+                Query::select()
+                    .column(course::Column::Id)
+                    .from(course::Entity)
+                    .and_where(course::Column::Format.eq(CourseFormat::Online))
+                    .to_owned(),
+            ),
+        );
+    }
+    match options.origin {
+        Some((lat, lng)) => {
+            // 1° of latitude is 111 km; of longitude 111 km · cos(latitude).
+            let dlat = options.max_distance_km / 111.0;
+            let dlng = options.max_distance_km / (111.0 * lat.to_radians().cos().max(0.1));
+            reach = reach.add(
+                Condition::all()
+                    .add(offering::Column::Latitude.between(lat - dlat, lat + dlat))
+                    .add(offering::Column::Longitude.between(lng - dlng, lng + dlng)),
+            );
+        }
+        None => reach = reach.add(offering::Column::Online.eq(false)),
+    }
+    let offerings = offering::Entity::find()
+        .filter(offering::Column::CourseId.in_subquery(published))
+        .filter(offering::Column::StartDate.gte(options.start))
+        .filter(offering::Column::SeatsAvailable.gte(options.participants))
+        .filter(reach)
+        .order_by_asc(offering::Column::StartDate)
         .all(db)
         .await?;
-    if courses.is_empty() {
+    let mut runs: HashMap<Uuid, Vec<offering::Model>> = HashMap::new();
+    for row in offerings {
+        runs.entry(row.course_id).or_default().push(row);
+    }
+    if runs.is_empty() {
         return Ok(Vec::new());
     }
-    let ids: Vec<Uuid> = courses.iter().map(|c| c.id).collect();
+    let ids: Vec<Uuid> = runs.keys().copied().collect();
+    let mut courses = Vec::with_capacity(ids.len());
     let mut taught: HashMap<Uuid, Vec<usize>> = HashMap::new();
-    for chunk in ids.chunks(500) {
+    // Bound parameters stay far below SQLite's limit.
+    for chunk in ids.chunks(2_000) {
+        courses.extend(
+            course::Entity::find().filter(course::Column::Id.is_in(chunk.iter().copied())).all(db).await?,
+        );
         let rows = course_skill::Entity::find()
             .filter(course_skill::Column::CourseId.is_in(chunk.iter().copied()))
             .filter(course_skill::Column::SkillId.is_in(skill_ids.clone()))
@@ -552,19 +599,6 @@ async fn candidates(
             if let Some(g) = gap_list.iter().position(|g| g.skill_id == row.skill_id) {
                 taught.entry(row.course_id).or_default().push(g);
             }
-        }
-    }
-    let mut runs: HashMap<Uuid, Vec<offering::Model>> = HashMap::new();
-    for chunk in ids.chunks(500) {
-        let rows = offering::Entity::find()
-            .filter(offering::Column::CourseId.is_in(chunk.iter().copied()))
-            .filter(offering::Column::StartDate.gte(options.start))
-            .filter(offering::Column::SeatsAvailable.gte(options.participants))
-            .order_by_asc(offering::Column::StartDate)
-            .all(db)
-            .await?;
-        for row in rows {
-            runs.entry(row.course_id).or_default().push(row);
         }
     }
     let providers = crate::service::organizations::by_ids(db, courses.iter().map(|c| c.provider_id)).await?;

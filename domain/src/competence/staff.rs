@@ -52,12 +52,10 @@ pub async fn authorize(
     firm_id: Uuid,
 ) -> ApiResult<organization::Model> {
     let firm = organizations::find(db, firm_id).await?;
-    if organizations::role_of(db, firm_id, caller).await?.is_none() {
-        return Err(ApiError::forbidden("only the firm's owners and admins may see its staff"));
+    match organizations::role_of(db, firm_id, caller).await? {
+        Some(role) if role >= entity::membership::MembershipRole::Admin => {}
+        _ => return Err(ApiError::forbidden("only the firm's owners and admins may see its staff")),
     }
-    organizations::require_admin(db, firm_id, caller)
-        .await
-        .map_err(|_| ApiError::forbidden("only the firm's owners and admins may see its staff"))?;
     if firm.kind != OrganizationKind::Firm {
         return Err(ApiError::bad_input("firmId", "firmId must be a firm"));
     }

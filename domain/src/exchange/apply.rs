@@ -186,13 +186,21 @@ async fn find_run(
     provider: Uuid,
     key: &str,
 ) -> ApiResult<Option<offering::Model>> {
-    // By the run's key (indexed) among the provider's courses: never another provider's run.
-    Ok(offering::Entity::find()
-        .inner_join(course::Entity)
-        .filter(offering::Column::ExternalId.eq(key))
-        .filter(course::Column::ProviderId.eq(provider))
-        .one(db)
-        .await?)
+    // By the run's key (indexed), then its course's provider: never another provider's run. (A
+    // join lets SQLite's planner start from the provider's courses, a scan of all of them per run.)
+    let candidates = offering::Entity::find().filter(offering::Column::ExternalId.eq(key)).all(db).await?;
+    for candidate in candidates {
+        let owner: Option<Uuid> = course::Entity::find_by_id(candidate.course_id)
+            .select_only()
+            .column(course::Column::ProviderId)
+            .into_tuple()
+            .one(db)
+            .await?;
+        if owner == Some(provider) {
+            return Ok(Some(candidate));
+        }
+    }
+    Ok(None)
 }
 
 /// Applies a run. `pending_offers` are offers this dry run created and rolled back: a run of one is
