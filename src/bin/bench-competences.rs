@@ -84,6 +84,21 @@ async fn main() -> anyhow::Result<()> {
             times.push(started.elapsed());
         }
     }
+    // Where it goes, once: authorization, the staff rows, the analysis.
+    let (a, b, c) = {
+        let t = Instant::now();
+        staff::authorize(&db, owner, firm).await.map_err(|e| anyhow::anyhow!("{}", e.message()))?;
+        let a = t.elapsed();
+        let t = Instant::now();
+        let members = staff::for_analysis(&db, firm, None, None)
+            .await
+            .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
+        let b = t.elapsed();
+        let t = Instant::now();
+        gaps::analyse(&db, members, None).await.map_err(|e| anyhow::anyhow!("{}", e.message()))?;
+        (a, b, t.elapsed())
+    };
+    eprintln!("gap analysis, one run: authorize {a:?}, staff rows {b:?}, analysis {c:?}");
     println!(
         "| gap analysis of a firm of {} staff ({summaries} skill rows, {} runs) | p50 {:.1} ms, p95 {:.1} ms |",
         args.staff,

@@ -17,8 +17,10 @@
 //! them, each course at its earliest run that starts after the previous step ends (a later run of
 //! the same course never finishes sooner), and keeps the best plan by, in this order: fewest gap
 //! levels left open, earliest completion, lowest cost after the funding estimate, fewest hours.
-//! It prunes branches that cannot beat the best plan found (a step closes at most the largest gain
-//! of any candidate; once every gap is closed, a later completion cannot win) and stops after
+//! It prunes branches that cannot beat the best plan found (levels only rise, so what the unused
+//! courses could close from a node, ignoring entry levels, bounds what its branch can still close;
+//! a branch that cannot leave fewer levels open must finish sooner), tries the courses that close
+//! most first, and stops after
 //! [`NODE_BUDGET`] nodes, saying so. Within the candidate set the result is optimal; the pruning
 //! only drops courses that close less than the kept ones.
 
@@ -169,11 +171,13 @@ struct Score {
     steps: usize,
 }
 
+/// A course the search may take next: its index, the levels it raises, how many it closes.
+type Move = (usize, Vec<(usize, i32)>, i32);
+
 struct Search<'a> {
     candidates: &'a [Candidate],
     targets: Vec<i32>,
     max_steps: usize,
-    max_gain: i32,
     best: Option<(Score, Vec<(usize, usize)>)>,
     nodes: usize,
     cut: bool,
@@ -228,25 +232,38 @@ impl Search<'_> {
         if score.open == 0 || steps.len() == self.max_steps {
             return;
         }
+        // Levels only rise, so what an unused course could close from here, ignoring its entry
+        // level, bounds what it will ever close on this branch.
+        let mut reachable: Vec<i32> = Vec::new();
+        let mut next: Vec<Move> = Vec::new();
+        for c in (0..self.candidates.len()).filter(|&c| !used[c]) {
+            let candidate = &self.candidates[c];
+            let (_, reach) = ladder(candidate.course.dqr_level);
+            reachable.push(
+                candidate.skills.iter().map(|&g| (reach.min(self.targets[g]) - levels[g]).max(0)).sum(),
+            );
+            let gains = raises(candidate, levels, &self.targets);
+            let closed: i32 = gains.iter().map(|&(g, to)| to - levels[g]).sum();
+            if closed > 0 {
+                next.push((c, gains, closed));
+            }
+        }
         if let Some((best, _)) = &self.best {
-            let remaining = (self.max_steps - steps.len()) as i32;
-            if score.open - remaining * self.max_gain > best.open {
+            reachable.sort_unstable_by(|a, b| b.cmp(a));
+            let remaining = self.max_steps - steps.len();
+            let lowest = (score.open - reachable.iter().take(remaining).sum::<i32>()).max(0);
+            if lowest > best.open {
                 return;
             }
-            // Every gap is closed by the best plan: a branch must still finish before it does.
-            if best.open == 0 && after.is_some_and(|a| a >= best.completion) {
+            // It cannot leave fewer open than the best plan, and every further step ends later.
+            if lowest == best.open && after.is_some_and(|a| a >= best.completion) {
                 return;
             }
         }
-        for c in 0..self.candidates.len() {
-            if used[c] {
-                continue;
-            }
+        // The largest gains first, so that good plans are found early and prune the rest.
+        next.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(&b.0)));
+        for (c, gains, _) in next {
             let candidate = &self.candidates[c];
-            let gains = raises(candidate, levels, &self.targets);
-            if gains.is_empty() {
-                continue;
-            }
             let first = match after {
                 Some(after) => candidate.runs.partition_point(|r| r.offering.start_date <= after),
                 None => 0,
@@ -282,39 +299,8 @@ pub fn plan(
     max_steps: usize,
     start: NaiveDate,
 ) -> (Vec<(usize, usize)>, bool) {
-    let max_gain = candidates
-        .iter()
-        .map(|c| {
-            raises(c, &vec![0; levels.len()].iter().zip(levels).map(|(_, l)| *l).collect::<Vec<_>>(), targets)
-        })
-        .map(|_| 0)
-        .max()
-        .unwrap_or(0);
-    let _ = max_gain;
-    // The largest number of levels one step can close: a course closes each of its skills at most
-    // to the target, from 0.
-    let max_gain = candidates
-        .iter()
-        .map(|c| {
-            let (_, reach) = ladder(c.course.dqr_level);
-            c.skills
-                .iter()
-                .map(|&g| reach.min(targets[g]) - levels[g].min(reach.min(targets[g])))
-                .sum::<i32>()
-        })
-        .max()
-        .unwrap_or(0)
-        .max(1);
-    let mut search = Search {
-        candidates,
-        targets: targets.to_vec(),
-        max_steps,
-        max_gain,
-        best: None,
-        nodes: 0,
-        cut: false,
-        start,
-    };
+    let mut search =
+        Search { candidates, targets: targets.to_vec(), max_steps, best: None, nodes: 0, cut: false, start };
     search.visit(&mut levels.to_vec(), None, &mut vec![false; candidates.len()], &mut Vec::new());
     (search.best.map(|(_, steps)| steps).unwrap_or_default(), search.cut)
 }
