@@ -106,6 +106,9 @@ pub struct Analysis {
     pub skill_labels: HashMap<String, String>,
     /// People without a profile: nothing to compare them with.
     pub without_profile: usize,
+    /// What the analysis read of the people: their assessments and prior learning.
+    pub assessments: Vec<staff_assessment::Model>,
+    pub evidence: Vec<staff_evidence::Model>,
 }
 
 /// The German sentence of a summary.
@@ -216,7 +219,7 @@ pub async fn analyse(
         people.push(PersonGaps { member, standings });
     }
     let summaries = summarize(&people, &skill_labels);
-    Ok(Analysis { people, summaries, skill_labels, without_profile })
+    Ok(Analysis { people, summaries, skill_labels, without_profile, assessments, evidence })
 }
 
 #[cfg(test)]

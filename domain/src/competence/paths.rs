@@ -146,7 +146,6 @@ pub struct LearningPath {
 pub struct Candidate {
     pub course: course::Model,
     pub provider_name: String,
-    pub provider_azav: bool,
     /// Indexes into the gap list of the skills it teaches.
     pub skills: Vec<usize>,
     pub runs: Vec<Run>,
@@ -640,13 +639,7 @@ async fn candidates(
         if usable.is_empty() || skills.is_empty() {
             continue;
         }
-        list.push(Candidate {
-            provider_name: provider.name.clone(),
-            provider_azav: provider.azav_certified,
-            course,
-            skills,
-            runs: usable,
-        });
+        list.push(Candidate { provider_name: provider.name.clone(), course, skills, runs: usable });
     }
     list.sort_by_key(|c| c.course.id);
     Ok(list)
@@ -678,7 +671,7 @@ fn describe(
             .collect();
         let next_start = chosen.get(i + 1).map(|&(c, r)| kept[c].runs[r].offering.start_date);
         let prev_end = i.checked_sub(1).map(|p| kept[chosen[p].0].runs[chosen[p].1].offering.end_date);
-        let alternatives = alternatives(all, candidate, run, &gains, &levels, targets, prev_end, next_start);
+        let alternatives = alternatives(all, run, &gains, &levels, targets, prev_end, next_start);
         for &(g, to) in &gains {
             levels[g] = to;
         }
@@ -790,7 +783,6 @@ fn describe(
 #[allow(clippy::too_many_arguments)]
 fn alternatives(
     all: &[Candidate],
-    chosen: &Candidate,
     run: &Run,
     gains: &[(usize, i32)],
     levels: &[i32],
@@ -821,7 +813,6 @@ fn alternatives(
             });
         }
     }
-    let _ = chosen;
     found.sort_by_key(|a| (a.end_date, a.offering_id));
     found.truncate(ALTERNATIVES);
     found

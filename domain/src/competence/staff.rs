@@ -463,9 +463,3 @@ pub async fn export(state: &AppState, caller: Uuid, id: Uuid) -> ApiResult<Value
         })).collect::<Vec<_>>(),
     }))
 }
-
-/// The staff count of a firm (for the analysis' page bound).
-pub async fn count(db: &impl ConnectionTrait, firm_id: Uuid) -> ApiResult<u64> {
-    use sea_orm::PaginatorTrait;
-    Ok(staff_member::Entity::find().filter(staff_member::Column::FirmId.eq(firm_id)).count(db).await?)
-}

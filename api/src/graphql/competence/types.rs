@@ -346,7 +346,6 @@ impl StaffMember {
     /// The records with profiles, assessments, prior learning and gaps: a handful of reads for any
     /// number of records.
     pub async fn load(db: &impl ConnectionTrait, members: Vec<staff_member::Model>) -> ApiResult<Vec<Self>> {
-        let ids: Vec<uuid::Uuid> = members.iter().map(|m| m.id).collect();
         let mut profile_ids: Vec<uuid::Uuid> = members.iter().filter_map(|m| m.profile_id).collect();
         profile_ids.sort();
         profile_ids.dedup();
@@ -355,8 +354,7 @@ impl StaffMember {
         let profiles: HashMap<String, JobProfile> =
             JobProfile::load(db, profile_models).await?.into_iter().map(|p| (p.id.to_string(), p)).collect();
         let analysis = gaps::analyse(db, members, None).await?;
-        let assessments = crate::competence::staff::assessments_of(db, &ids).await?;
-        let evidence = crate::competence::staff::evidence_of(db, &ids).await?;
+        let (assessments, evidence) = (&analysis.assessments, &analysis.evidence);
         let labels = labels(db, assessments.iter().map(|a| a.skill_id.clone())).await?;
         Ok(analysis
             .people
