@@ -16,6 +16,7 @@ mod m20261202_000010_search_change;
 mod m20261202_000011_catalogue_exchange;
 mod m20261202_000012_skill_esco_uri;
 mod m20261203_000013_competences;
+mod m20261203_000014_learning_path_indexes;
 
 pub struct Migrator;
 
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000011_catalogue_exchange::Migration),
             Box::new(m20261202_000012_skill_esco_uri::Migration),
             Box::new(m20261203_000013_competences::Migration),
+            Box::new(m20261203_000014_learning_path_indexes::Migration),
         ]
     }
 }

@@ -27,10 +27,12 @@
 use std::collections::HashMap;
 
 use chrono::{NaiveDate, Utc};
-use entity::course::{self, CourseFormat, CourseStatus};
+use entity::course::{self, CourseFormat, CourseStatus, VatTreatment};
 use entity::{course_skill, job_profile, offering, organization};
 use sea_orm::sea_query::{Condition, Query};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DerivePartialModel, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
 use uuid::Uuid;
 
 use super::gaps::{self, SkillStanding};
@@ -144,11 +146,26 @@ pub struct LearningPath {
 /// A course of the candidates, with its usable runs in date order.
 #[derive(Debug, Clone)]
 pub struct Candidate {
-    pub course: course::Model,
+    pub course: PathCourse,
     pub provider_name: String,
     /// Indexes into the gap list of the skills it teaches.
     pub skills: Vec<usize>,
     pub runs: Vec<Run>,
+}
+
+/// What a path reads of a course: no long texts (a path weighs thousands of candidate courses).
+#[derive(Debug, Clone, DerivePartialModel)]
+#[sea_orm(entity = "course::Entity")]
+pub struct PathCourse {
+    pub id: Uuid,
+    pub provider_id: Uuid,
+    pub title: String,
+    pub dqr_level: Option<i16>,
+    pub duration_hours: Option<i32>,
+    pub format: CourseFormat,
+    pub price_cents: Option<i64>,
+    pub vat: VatTreatment,
+    pub azav_measure_number: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -503,9 +520,10 @@ struct RunOptions {
 }
 
 /// Published courses teaching a gap skill (as chosen by their provider), with their runs that start
-/// on or after the start, have seats for everyone and lie within reach. Three statements, whatever
-/// the catalogue's size: the runs are read through a subquery of the teaching courses, in-person
-/// ones only inside the travel radius' bounding box (the exact distance is checked after).
+/// on or after the start, have seats for everyone and lie within reach. Four statements, whatever
+/// the catalogue's size: the runs, through a subquery of the teaching courses (in-person ones only
+/// inside the travel radius' bounding box; the exact distance is checked after); then those courses'
+/// facts and taught skills, side by side; then their providers.
 async fn candidates(
     db: &impl ConnectionTrait,
     gap_list: &[PathGap],
@@ -551,11 +569,17 @@ async fn candidates(
         }
         None => reach = reach.add(offering::Column::Online.eq(false)),
     }
+    // The runs within reach are found in `idx_offering_reach` alone; only their rows are read.
+    let within_reach = Query::select()
+        .column(offering::Column::Id)
+        .from(offering::Entity)
+        .and_where(offering::Column::CourseId.in_subquery(published))
+        .and_where(offering::Column::StartDate.gte(options.start))
+        .and_where(offering::Column::SeatsAvailable.gte(options.participants))
+        .cond_where(reach)
+        .to_owned();
     let offerings = offering::Entity::find()
-        .filter(offering::Column::CourseId.in_subquery(published))
-        .filter(offering::Column::StartDate.gte(options.start))
-        .filter(offering::Column::SeatsAvailable.gte(options.participants))
-        .filter(reach)
+        .filter(offering::Column::Id.in_subquery(within_reach))
         .order_by_asc(offering::Column::StartDate)
         .all(db)
         .await?;
@@ -571,18 +595,25 @@ async fn candidates(
     let mut taught: HashMap<Uuid, Vec<usize>> = HashMap::new();
     // Bound parameters stay far below SQLite's limit.
     for chunk in ids.chunks(2_000) {
-        courses.extend(
-            course::Entity::find().filter(course::Column::Id.is_in(chunk.iter().copied())).all(db).await?,
-        );
-        let rows = course_skill::Entity::find()
-            .filter(course_skill::Column::CourseId.is_in(chunk.iter().copied()))
-            .filter(course_skill::Column::SkillId.is_in(skill_ids.clone()))
-            .filter(course_skill::Column::Suggested.eq(false))
-            .all(db)
-            .await?;
-        for row in rows {
-            if let Some(g) = gap_list.iter().position(|g| g.skill_id == row.skill_id) {
-                taught.entry(row.course_id).or_default().push(g);
+        // Both statements at once: on a pool they run on two connections.
+        let (rows, links) = futures_util::try_join!(
+            course::Entity::find()
+                .filter(course::Column::Id.is_in(chunk.iter().copied()))
+                .into_partial_model::<PathCourse>()
+                .all(db),
+            course_skill::Entity::find()
+                .select_only()
+                .columns([course_skill::Column::CourseId, course_skill::Column::SkillId])
+                .filter(course_skill::Column::CourseId.is_in(chunk.iter().copied()))
+                .filter(course_skill::Column::SkillId.is_in(skill_ids.clone()))
+                .filter(course_skill::Column::Suggested.eq(false))
+                .into_tuple::<(Uuid, String)>()
+                .all(db),
+        )?;
+        courses.extend(rows);
+        for (course_id, skill_id) in links {
+            if let Some(g) = gap_list.iter().position(|g| g.skill_id == skill_id) {
+                taught.entry(course_id).or_default().push(g);
             }
         }
     }
