@@ -7,13 +7,13 @@
 use std::collections::{BTreeMap, HashMap};
 
 use entity::staff_assessment::{self, AssessmentSource};
-use entity::{job_profile, job_profile_skill, skill, staff_evidence, staff_member};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use entity::{job_profile, job_profile_skill, staff_evidence, staff_member};
+use sea_orm::ConnectionTrait;
 use uuid::Uuid;
 
 use super::{level_name, profiles, staff};
 use crate::error::ApiResult;
-use crate::service::json_list;
+use crate::service::{json_list, skills};
 
 /// One person's standing in one skill of their profile.
 #[derive(Debug, Clone, PartialEq)]
@@ -176,20 +176,7 @@ pub async fn analyse(
     let profile_skills = profiles::skills_of(db, &profile_ids).await?;
     let assessments = staff::assessments_of(db, &ids).await?;
     let evidence = staff::evidence_of(db, &ids).await?;
-    let mut skill_ids: Vec<String> = profile_skills.iter().map(|s| s.skill_id.clone()).collect();
-    skill_ids.sort();
-    skill_ids.dedup();
-    let skill_labels: HashMap<String, String> = if skill_ids.is_empty() {
-        HashMap::new()
-    } else {
-        skill::Entity::find()
-            .filter(skill::Column::Id.is_in(skill_ids))
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|s| (s.id, s.label))
-            .collect()
-    };
+    let skill_labels = skills::labels(db, profile_skills.iter().map(|s| s.skill_id.clone())).await?;
     let mut by_profile: HashMap<Uuid, Vec<job_profile_skill::Model>> = HashMap::new();
     for s in profile_skills {
         by_profile.entry(s.profile_id).or_default().push(s);

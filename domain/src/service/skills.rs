@@ -1,5 +1,7 @@
 //! The shared skills vocabulary: lookup by prefix and substring, case- and umlaut-insensitive.
 
+use std::collections::HashMap;
+
 use chrono::Utc;
 use entity::{skill, skill_category};
 use sea_orm::sea_query::{Expr, ExprTrait, Order};
@@ -77,6 +79,28 @@ pub async fn search(
 /// `%` and `_` typed by a user are not wildcards: they are dropped (no skill label contains them).
 fn escape_like(query: &str) -> String {
     query.replace(['%', '_', '\\'], "")
+}
+
+/// The labels of the given skills by id (ids not in the vocabulary are left out).
+pub async fn labels(
+    db: &impl ConnectionTrait,
+    ids: impl IntoIterator<Item = String>,
+) -> ApiResult<HashMap<String, String>> {
+    let mut ids: Vec<String> = ids.into_iter().collect();
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    Ok(skill::Entity::find()
+        .select_only()
+        .columns([skill::Column::Id, skill::Column::Label])
+        .filter(skill::Column::Id.is_in(ids))
+        .into_tuple::<(String, String)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect())
 }
 
 pub async fn by_id(state: &AppState, id: &str) -> ApiResult<Option<skill::Model>> {

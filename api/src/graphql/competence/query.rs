@@ -2,12 +2,13 @@ use async_graphql::{Context, ID, Object, Result};
 use chrono::NaiveDate;
 
 use super::types::{
-    CompetenceLevel, GapAnalysis, JobProfile, LearningPath, QuestionnaireItem, StaffMember, labels, scale,
+    CompetenceLevel, GapAnalysis, JobProfile, LearningPath, QuestionnaireItem, StaffMember, scale,
 };
 use crate::competence::paths::{self, PathRequest};
 use crate::competence::{gaps, profiles, staff};
 use crate::graphql::context::{self, parse_id, require_person, viewer};
 use crate::seed;
+use crate::service::skills;
 
 fn parse_ids(field: &str, ids: &[ID]) -> Result<Vec<uuid::Uuid>> {
     Ok(ids.iter().map(|id| parse_id(field, id)).collect::<Result<_, _>>()?)
@@ -54,7 +55,7 @@ impl CompetenceQuery {
         let caller = viewer(ctx).map(|u| u.user_id);
         let profile = profiles::visible(&state.db, caller, parse_id("profileId", &profile_id)?).await?;
         let skills = profiles::skills_of(&state.db, &[profile.id]).await?;
-        let labels = labels(&state.db, skills.iter().map(|s| s.skill_id.clone())).await?;
+        let labels = skills::labels(&state.db, skills.iter().map(|s| s.skill_id.clone())).await?;
         Ok(skills
             .into_iter()
             .map(|s| {

@@ -2,7 +2,7 @@ use std::collections::HashMap;
 
 use async_graphql::{Enum, ID, InputObject, MaybeUndefined, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
-use entity::{job_profile, job_profile_skill, skill, staff_assessment, staff_evidence, staff_member};
+use entity::{job_profile, job_profile_skill, staff_assessment, staff_evidence, staff_member};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
 use crate::competence::gaps::{self, SkillStanding};
@@ -12,7 +12,7 @@ use crate::competence::staff::StaffFields;
 use crate::competence::{LEVELS, level_name};
 use crate::error::ApiResult;
 use crate::graphql::catalog::types::maybe;
-use crate::service::json_list;
+use crate::service::{json_list, skills};
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
 #[graphql(remote = "entity::staff_assessment::AssessmentSource")]
@@ -50,26 +50,7 @@ pub fn scale() -> Vec<CompetenceLevel> {
         .collect()
 }
 
-/// Labels of skills by id, read once for a response.
-pub async fn labels(
-    db: &impl ConnectionTrait,
-    ids: impl IntoIterator<Item = String>,
-) -> ApiResult<HashMap<String, String>> {
-    let mut ids: Vec<String> = ids.into_iter().collect();
-    ids.sort();
-    ids.dedup();
-    if ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    Ok(skill::Entity::find()
-        .filter(skill::Column::Id.is_in(ids))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|s| (s.id, s.label))
-        .collect())
-}
-
+/// A skill's label, or its id where the vocabulary has none.
 fn label(labels: &HashMap<String, String>, id: &str) -> String {
     labels.get(id).cloned().unwrap_or_else(|| id.to_owned())
 }
@@ -111,7 +92,7 @@ impl JobProfile {
     pub async fn load(db: &impl ConnectionTrait, models: Vec<job_profile::Model>) -> ApiResult<Vec<Self>> {
         let ids: Vec<uuid::Uuid> = models.iter().map(|m| m.id).collect();
         let skills = profiles::skills_of(db, &ids).await?;
-        let labels = labels(db, skills.iter().map(|s| s.skill_id.clone())).await?;
+        let labels = skills::labels(db, skills.iter().map(|s| s.skill_id.clone())).await?;
         let mut by_profile: HashMap<uuid::Uuid, Vec<job_profile_skill::Model>> = HashMap::new();
         for s in skills {
             by_profile.entry(s.profile_id).or_default().push(s);
@@ -355,7 +336,7 @@ impl StaffMember {
             JobProfile::load(db, profile_models).await?.into_iter().map(|p| (p.id.to_string(), p)).collect();
         let analysis = gaps::analyse(db, members, None).await?;
         let (assessments, evidence) = (&analysis.assessments, &analysis.evidence);
-        let labels = labels(db, assessments.iter().map(|a| a.skill_id.clone())).await?;
+        let labels = skills::labels(db, assessments.iter().map(|a| a.skill_id.clone())).await?;
         Ok(analysis
             .people
             .into_iter()
