@@ -102,7 +102,7 @@ pub struct SkillSummary {
 pub struct Analysis {
     pub people: Vec<PersonGaps>,
     pub summaries: Vec<SkillSummary>,
-    /// Labels of the analysed skills, by id.
+    /// Labels of the profiles' skills and of every assessed skill, by id.
     pub skill_labels: HashMap<String, String>,
     /// People without a profile: nothing to compare them with.
     pub without_profile: usize,
@@ -176,7 +176,9 @@ pub async fn analyse(
     let profile_skills = profiles::skills_of(db, &profile_ids).await?;
     let assessments = staff::assessments_of(db, &ids).await?;
     let evidence = staff::evidence_of(db, &ids).await?;
-    let skill_labels = skills::labels(db, profile_skills.iter().map(|s| s.skill_id.clone())).await?;
+    // Labels of the profiles' skills and of every assessed one (a record lists all its assessments).
+    let skill_ids = profile_skills.iter().map(|s| &s.skill_id).chain(assessments.iter().map(|a| &a.skill_id));
+    let skill_labels = skills::labels(db, skill_ids.cloned()).await?;
     let mut by_profile: HashMap<Uuid, Vec<job_profile_skill::Model>> = HashMap::new();
     for s in profile_skills {
         by_profile.entry(s.profile_id).or_default().push(s);

@@ -530,19 +530,17 @@ async fn candidates(
     options: &RunOptions,
 ) -> ApiResult<Vec<Candidate>> {
     let skill_ids: Vec<String> = gap_list.iter().map(|g| g.skill_id.clone()).collect();
-    let teaching = || {
-        Query::select()
-            .column(course_skill::Column::CourseId)
-            .from(course_skill::Entity)
-            .and_where(course_skill::Column::SkillId.is_in(skill_ids.clone()))
-            .and_where(course_skill::Column::Suggested.eq(false))
-            .to_owned()
-    };
+    let teaching = Query::select()
+        .column(course_skill::Column::CourseId)
+        .from(course_skill::Entity)
+        .and_where(course_skill::Column::SkillId.is_in(skill_ids.clone()))
+        .and_where(course_skill::Column::Suggested.eq(false))
+        .to_owned();
     let published = Query::select()
         .column(course::Column::Id)
         .from(course::Entity)
         .and_where(course::Column::Status.eq(CourseStatus::Published))
-        .and_where(course::Column::Id.in_subquery(teaching()))
+        .and_where(course::Column::Id.in_subquery(teaching))
         .to_owned();
     let mut reach = Condition::any();
     if options.online_acceptable {

@@ -335,8 +335,8 @@ impl StaffMember {
         let profiles: HashMap<String, JobProfile> =
             JobProfile::load(db, profile_models).await?.into_iter().map(|p| (p.id.to_string(), p)).collect();
         let analysis = gaps::analyse(db, members, None).await?;
-        let (assessments, evidence) = (&analysis.assessments, &analysis.evidence);
-        let labels = skills::labels(db, assessments.iter().map(|a| a.skill_id.clone())).await?;
+        let (assessments, evidence, labels) =
+            (&analysis.assessments, &analysis.evidence, &analysis.skill_labels);
         Ok(analysis
             .people
             .into_iter()
@@ -352,7 +352,7 @@ impl StaffMember {
                     assessments: assessments
                         .iter()
                         .filter(|a| a.staff_id == m.id)
-                        .map(|a| Assessment::from_model(a, &labels))
+                        .map(|a| Assessment::from_model(a, labels))
                         .collect(),
                     prior_learning: evidence
                         .iter()
@@ -360,11 +360,7 @@ impl StaffMember {
                         .cloned()
                         .map(PriorLearning::from)
                         .collect(),
-                    gaps: person
-                        .standings
-                        .iter()
-                        .map(|s| SkillGap::from_standing(s, &analysis.skill_labels))
-                        .collect(),
+                    gaps: person.standings.iter().map(|s| SkillGap::from_standing(s, labels)).collect(),
                     version: m.version,
                     created_at: m.created_at,
                     updated_at: m.updated_at,
