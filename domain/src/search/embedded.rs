@@ -32,6 +32,7 @@ use tantivy::{DocAddress, Index, IndexReader, IndexWriter, ReloadPolicy, Searche
 use uuid::Uuid;
 
 use super::document::{CourseDocuments, DocumentVersion, OfferingDocument, compound_parts};
+use super::expand_once::ExpandOnce;
 use super::query::{
     CourseHit, Facets, SearchRequest, SearchResults, SearchSort, Suggestion, haversine_km, top_facets,
 };
@@ -654,7 +655,10 @@ impl Inner {
                 boosted(TermQuery::new(term.clone(), IndexRecordOption::WithFreqs), boost),
             ));
             if typos > 0 {
-                any.push((Occur::Should, boosted(FuzzyTermQuery::new(term, typos, true), boost * 0.4)));
+                any.push((
+                    Occur::Should,
+                    boosted(ExpandOnce::new(FuzzyTermQuery::new(term, typos, true)), boost * 0.4),
+                ));
             }
         }
         any.push((
@@ -671,7 +675,14 @@ impl Inner {
         if plain.chars().count() >= 4 {
             any.push((
                 Occur::Should,
-                boosted(FuzzyTermQuery::new_prefix(Term::from_field_text(f.parts, plain), 0, true), 1.5),
+                boosted(
+                    ExpandOnce::new(FuzzyTermQuery::new_prefix(
+                        Term::from_field_text(f.parts, plain),
+                        0,
+                        true,
+                    )),
+                    1.5,
+                ),
             ));
         }
         // The word as typed, with its typos: a stem can lose a suffix the typed word keeps
@@ -679,13 +690,20 @@ impl Inner {
         let plain_typos = self.vocabulary.typos.typos_for(plain.chars().count()).min(2);
         if plain_typos > 0 {
             let term = Term::from_field_text(f.title_plain, plain);
-            any.push((Occur::Should, boosted(FuzzyTermQuery::new(term, plain_typos, true), 6.0 * 0.4)));
+            any.push((
+                Occur::Should,
+                boosted(ExpandOnce::new(FuzzyTermQuery::new(term, plain_typos, true)), 6.0 * 0.4),
+            ));
         }
         if last && plain.chars().count() >= 2 {
             any.push((
                 Occur::Should,
                 boosted(
-                    FuzzyTermQuery::new_prefix(Term::from_field_text(f.title_plain, plain), 0, true),
+                    ExpandOnce::new(FuzzyTermQuery::new_prefix(
+                        Term::from_field_text(f.title_plain, plain),
+                        0,
+                        true,
+                    )),
                     2.0,
                 ),
             ));

@@ -5,6 +5,7 @@
 
 pub mod document;
 pub mod embedded;
+mod expand_once;
 pub mod meili;
 pub mod outbox;
 pub mod query;
