@@ -50,6 +50,8 @@ struct Fields {
     course_hi: Field,
     course_lo: Field,
     offering_id: Field,
+    offering_hi: Field,
+    offering_lo: Field,
     title: Field,
     title_plain: Field,
     subtitle: Field,
@@ -104,7 +106,11 @@ fn schema() -> (Schema, Fields) {
         // The course id as numbers: grouping by course reads no dictionary.
         course_hi: b.add_u64_field("courseHi", FAST),
         course_lo: b.add_u64_field("courseLo", FAST),
-        offering_id: b.add_text_field("offeringId", STRING | STORED | FAST),
+        offering_id: b.add_text_field("offeringId", STRING | STORED),
+        // The offering id as numbers too (0 and 0 for none): a hit's offerings are read without
+        // decompressing a block of a string column's dictionary for each.
+        offering_hi: b.add_u64_field("offeringHi", FAST),
+        offering_lo: b.add_u64_field("offeringLo", FAST),
         title: b.add_text_field("title", text(STEMMED, true)),
         title_plain: b.add_text_field("titlePlain", text(PLAIN, false)),
         subtitle: b.add_text_field("subtitle", text(STEMMED, false)),
@@ -382,6 +388,10 @@ impl Inner {
         d.add_u64(f.course_hi, (key >> 64) as u64);
         d.add_u64(f.course_lo, key as u64);
         d.add_text(f.offering_id, doc.offering_id.as_deref().unwrap_or(""));
+        let offering = doc.offering_id.as_deref().and_then(|id| Uuid::parse_str(id).ok());
+        let offering = offering.map(|u| u.as_u128()).unwrap_or_default();
+        d.add_u64(f.offering_hi, (offering >> 64) as u64);
+        d.add_u64(f.offering_lo, offering as u64);
         d.add_text(f.title, &doc.title);
         d.add_text(f.title_plain, &doc.title);
         if let Some(subtitle) = &doc.subtitle {
@@ -819,7 +829,6 @@ impl Inner {
             .iter()
             .map(|reader| SegmentColumns::new(reader).map(Some))
             .collect::<Result<_, _>>()?;
-        let mut ord_text = String::new();
 
         let facets =
             if request.without_facets { Facets::default() } else { self.facets(&courses, &mut segments)? };
@@ -868,11 +877,12 @@ impl Inner {
         for (course_uuid, agg) in page {
             let mut offering_ids = Vec::new();
             for address in &agg.docs {
-                if let Some(columns) = segments[address.segment_ord as usize].as_mut()
-                    && let Some(id) = columns.one_str(&columns.offering_id, address.doc_id, &mut ord_text)?
-                    && let Ok(uuid) = Uuid::parse_str(&id)
-                {
-                    offering_ids.push(uuid);
+                if let Some(columns) = segments[address.segment_ord as usize].as_ref() {
+                    let id = (u128::from(columns.offering_hi.first(address.doc_id).unwrap_or(0)) << 64)
+                        | u128::from(columns.offering_lo.first(address.doc_id).unwrap_or(0));
+                    if id != 0 {
+                        offering_ids.push(Uuid::from_u128(id));
+                    }
                 }
             }
             let (mut title_highlight, mut description_snippet) = (None, None);
@@ -1284,7 +1294,8 @@ fn compare_courses(
 struct SegmentColumns {
     course_hi: tantivy::columnar::Column<u64>,
     course_lo: tantivy::columnar::Column<u64>,
-    offering_id: tantivy::columnar::StrColumn,
+    offering_hi: tantivy::columnar::Column<u64>,
+    offering_lo: tantivy::columnar::Column<u64>,
     skill_ids: Option<tantivy::columnar::StrColumn>,
     format: Option<tantivy::columnar::StrColumn>,
     schedule: Option<tantivy::columnar::StrColumn>,
@@ -1313,15 +1324,11 @@ impl SegmentColumns {
 
     fn new(reader: &tantivy::SegmentReader) -> Result<Self, SearchError> {
         let ff = reader.fast_fields();
-        let required = |name: &str| -> Result<tantivy::columnar::StrColumn, SearchError> {
-            ff.str(name)
-                .map_err(engine_error)?
-                .ok_or_else(|| SearchError::Internal(format!("no column {name}")))
-        };
         Ok(Self {
             course_hi: ff.u64("courseHi").map_err(engine_error)?,
             course_lo: ff.u64("courseLo").map_err(engine_error)?,
-            offering_id: required("offeringId")?,
+            offering_hi: ff.u64("offeringHi").map_err(engine_error)?,
+            offering_lo: ff.u64("offeringLo").map_err(engine_error)?,
             skill_ids: ff.str("skillIds").map_err(engine_error)?,
             format: ff.str("format").map_err(engine_error)?,
             schedule: ff.str("schedule").map_err(engine_error)?,
@@ -1335,15 +1342,6 @@ impl SegmentColumns {
             lat: ff.f64("lat").map_err(engine_error)?,
             lng: ff.f64("lng").map_err(engine_error)?,
         })
-    }
-
-    fn one_str(
-        &self,
-        column: &impl StrColumnRef,
-        doc: u32,
-        text: &mut String,
-    ) -> Result<Option<String>, SearchError> {
-        Ok(columns_strs(column, doc, text)?.into_iter().find(|s| !s.is_empty()))
     }
 }
 
