@@ -384,14 +384,9 @@ impl Inner {
         let mut d = TantivyDocument::default();
         d.add_text(f.id, &doc.id);
         d.add_text(f.course_id, &doc.course_id);
-        let key = Uuid::parse_str(&doc.course_id).map(|u| u.as_u128()).unwrap_or_default();
-        d.add_u64(f.course_hi, (key >> 64) as u64);
-        d.add_u64(f.course_lo, key as u64);
+        add_uuid(&mut d, (f.course_hi, f.course_lo), Some(&doc.course_id));
         d.add_text(f.offering_id, doc.offering_id.as_deref().unwrap_or(""));
-        let offering = doc.offering_id.as_deref().and_then(|id| Uuid::parse_str(id).ok());
-        let offering = offering.map(|u| u.as_u128()).unwrap_or_default();
-        d.add_u64(f.offering_hi, (offering >> 64) as u64);
-        d.add_u64(f.offering_lo, offering as u64);
+        add_uuid(&mut d, (f.offering_hi, f.offering_lo), doc.offering_id.as_deref());
         d.add_text(f.title, &doc.title);
         d.add_text(f.title_plain, &doc.title);
         if let Some(subtitle) = &doc.subtitle {
@@ -665,10 +660,7 @@ impl Inner {
                 boosted(TermQuery::new(term.clone(), IndexRecordOption::WithFreqs), boost),
             ));
             if typos > 0 {
-                any.push((
-                    Occur::Should,
-                    boosted(ExpandOnce::new(FuzzyTermQuery::new(term, typos, true)), boost * 0.4),
-                ));
+                any.push((Occur::Should, boosted(expanded(term, typos, false), boost * 0.4)));
             }
         }
         any.push((
@@ -683,39 +675,19 @@ impl Inner {
             ),
         ));
         if plain.chars().count() >= 4 {
-            any.push((
-                Occur::Should,
-                boosted(
-                    ExpandOnce::new(FuzzyTermQuery::new_prefix(
-                        Term::from_field_text(f.parts, plain),
-                        0,
-                        true,
-                    )),
-                    1.5,
-                ),
-            ));
+            any.push((Occur::Should, boosted(expanded(Term::from_field_text(f.parts, plain), 0, true), 1.5)));
         }
         // The word as typed, with its typos: a stem can lose a suffix the typed word keeps
         // ("Hydraulik" is indexed as "hydraul", "Hydraulick" stems to itself).
         let plain_typos = self.vocabulary.typos.typos_for(plain.chars().count()).min(2);
         if plain_typos > 0 {
             let term = Term::from_field_text(f.title_plain, plain);
-            any.push((
-                Occur::Should,
-                boosted(ExpandOnce::new(FuzzyTermQuery::new(term, plain_typos, true)), 6.0 * 0.4),
-            ));
+            any.push((Occur::Should, boosted(expanded(term, plain_typos, false), 6.0 * 0.4)));
         }
         if last && plain.chars().count() >= 2 {
             any.push((
                 Occur::Should,
-                boosted(
-                    ExpandOnce::new(FuzzyTermQuery::new_prefix(
-                        Term::from_field_text(f.title_plain, plain),
-                        0,
-                        true,
-                    )),
-                    2.0,
-                ),
+                boosted(expanded(Term::from_field_text(f.title_plain, plain), 0, true), 2.0),
             ));
         }
         Box::new(BooleanQuery::new(any))
@@ -878,8 +850,7 @@ impl Inner {
             let mut offering_ids = Vec::new();
             for address in &agg.docs {
                 if let Some(columns) = segments[address.segment_ord as usize].as_ref() {
-                    let id = (u128::from(columns.offering_hi.first(address.doc_id).unwrap_or(0)) << 64)
-                        | u128::from(columns.offering_lo.first(address.doc_id).unwrap_or(0));
+                    let id = read_uuid(&columns.offering_hi, &columns.offering_lo, address.doc_id);
                     if id != 0 {
                         offering_ids.push(Uuid::from_u128(id));
                     }
@@ -1071,8 +1042,7 @@ impl Inner {
                 if alive.is_some_and(|bits| !bits.is_alive(doc)) {
                     continue;
                 }
-                let course = (u128::from(course_hi.first(doc).unwrap_or(0)) << 64)
-                    | u128::from(course_lo.first(doc).unwrap_or(0));
+                let course = read_uuid(&course_hi, &course_lo, doc);
                 for id in columns_strs(&ids, doc, &mut text)? {
                     out.push(DocumentVersion {
                         id,
@@ -1086,10 +1056,29 @@ impl Inner {
     }
 }
 
+/// A uuid as the two numbers of its `…Hi` and `…Lo` columns; none (or no uuid) as 0 and 0.
+fn add_uuid(d: &mut TantivyDocument, (hi, lo): (Field, Field), id: Option<&str>) {
+    let id = id.and_then(|id| Uuid::parse_str(id).ok()).map_or(0, |u| u.as_u128());
+    d.add_u64(hi, (id >> 64) as u64);
+    d.add_u64(lo, id as u64);
+}
+
+/// The uuid, as a number, that a document's `…Hi` and `…Lo` columns hold (0 for none).
+fn read_uuid(hi: &tantivy::columnar::Column<u64>, lo: &tantivy::columnar::Column<u64>, doc: u32) -> u128 {
+    (u128::from(hi.first(doc).unwrap_or(0)) << 64) | u128::from(lo.first(doc).unwrap_or(0))
+}
+
 /// A folded word with umlauts written out read as umlauts, folded ("fuehrung" → "fuhrung", as the
 /// analyzer folds "Führung").
 fn umlauts_written_out(plain: &str) -> String {
     plain.replace("ae", "a").replace("oe", "o").replace("ue", "u")
+}
+
+/// Documents with a term within `typos` of `term` (or starting with it, with `prefix`), worked out
+/// once per search however often the query word is used in it (see [`ExpandOnce`]).
+fn expanded(term: Term, typos: u8, prefix: bool) -> ExpandOnce {
+    let fuzzy = if prefix { FuzzyTermQuery::new_prefix } else { FuzzyTermQuery::new };
+    ExpandOnce::new(fuzzy(term, typos, true))
 }
 
 fn boosted(query: impl Query + 'static, boost: f32) -> Box<dyn Query> {
@@ -1213,8 +1202,7 @@ impl tantivy::collector::SegmentCollector for SegmentCourseCollector {
             }
             None => None,
         };
-        let key = (u128::from(c.course_hi.first(doc).unwrap_or(0)) << 64)
-            | u128::from(c.course_lo.first(doc).unwrap_or(0));
+        let key = read_uuid(&c.course_hi, &c.course_lo, doc);
         let address = DocAddress::new(self.segment_ord, doc);
         let (agg, bundesland_ords) =
             self.by_course.entry(key).or_insert_with(|| (CourseAgg::new(address), Vec::new()));
